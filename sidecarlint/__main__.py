@@ -1,0 +1,3 @@
+from sidecarlint.cli import main
+
+main()

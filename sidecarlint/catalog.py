@@ -1,0 +1,166 @@
+"""Known sidecars (`rules/sidecars.yaml` plus the user's config): match a container to one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from importlib import resources
+
+import yaml
+
+CATEGORIES = (
+    "mesh-proxy",
+    "database-proxy",
+    "storage",
+    "secrets",
+    "logs",
+    "telemetry",
+    "auth",
+    "proxy",
+)
+# Sidecars an app cannot reach its network or its data without.
+ACCESS_CATEGORIES = {"mesh-proxy", "database-proxy", "storage", "secrets", "proxy"}
+ENTRY_KEYS = {
+    "title",
+    "category",
+    "names",
+    "images",
+    "mesh_init",
+    "startup_probe",
+    "probe_note",
+    "quit",
+    "stop",
+}
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@dataclass
+class Sidecar:
+    id: str
+    title: str
+    category: str
+    names: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    mesh_init: list[str] = field(default_factory=list)
+    startup_probe: dict | None = None
+    probe_note: str | None = None
+    quit: list[str] = field(default_factory=list)
+    stop: dict = field(default_factory=dict)
+
+    @property
+    def provides_access(self) -> bool:
+        return self.category in ACCESS_CATEGORIES
+
+    def probe_hint(self) -> str:
+        """The startup probe to suggest, as one line of YAML flow style."""
+        parts = []
+        if self.startup_probe:
+            probe = yaml.safe_dump(self.startup_probe, default_flow_style=True, width=1000, sort_keys=False)
+            parts.append(f"add startupProbe: {probe.strip()}")
+        if self.probe_note:
+            parts.append(self.probe_note)
+        return "; ".join(parts)
+
+
+def image_repository(image: object) -> str:
+    """`gcr.io/x/proxy:1.2@sha256:..` → `gcr.io/x/proxy` (lower case)."""
+    if not isinstance(image, str):
+        return ""
+    text = image.split("@", 1)[0]
+    slash = text.rfind("/")
+    colon = text.rfind(":")
+    if colon > slash:
+        text = text[:colon]
+    return text.lower()
+
+
+@dataclass
+class Catalog:
+    sidecars: list[Sidecar]
+
+    def match(self, container: dict) -> Sidecar | None:
+        """The sidecar a container is, by image first, then by name."""
+        repo = image_repository(container.get("image"))
+        if repo:
+            for sidecar in self.sidecars:
+                if any(fnmatchcase(repo, pattern) for pattern in sidecar.images):
+                    return sidecar
+        name = container.get("name")
+        if isinstance(name, str):
+            for sidecar in self.sidecars:
+                if any(fnmatchcase(name, pattern) for pattern in sidecar.names):
+                    return sidecar
+        return None
+
+    def is_mesh_init(self, container: dict) -> bool:
+        name = container.get("name")
+        if not isinstance(name, str):
+            return False
+        return any(name in s.mesh_init for s in self.sidecars)
+
+
+def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}: must be a mapping")
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}: unknown key {sorted(unknown)[0]!r}")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise CatalogError(
+            f"{where}: sidecars.{sidecar_id}.category: must be one of {', '.join(CATEGORIES)}"
+        )
+    for key in ("names", "images", "mesh_init", "quit"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CatalogError(f"{where}: sidecars.{sidecar_id}.{key}: must be a list of strings")
+    if not raw.get("names") and not raw.get("images"):
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}: needs names or images to match")
+    stop = raw.get("stop") or {}
+    if not isinstance(stop, dict):
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}.stop: must be a mapping")
+    seconds = stop.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}.stop.seconds: must be a number >= 0")
+    probe = raw.get("startup_probe")
+    if probe is not None and not isinstance(probe, dict):
+        raise CatalogError(f"{where}: sidecars.{sidecar_id}.startup_probe: must be a mapping")
+    return Sidecar(
+        id=sidecar_id,
+        title=str(raw.get("title") or sidecar_id),
+        category=category,
+        names=list(raw.get("names", [])),
+        images=[p.lower() for p in raw.get("images", [])],
+        mesh_init=list(raw.get("mesh_init", [])),
+        startup_probe=probe,
+        probe_note=raw.get("probe_note"),
+        quit=list(raw.get("quit", [])),
+        stop=dict(stop),
+    )
+
+
+def parse_entries(raw: object, where: str) -> list[Sidecar]:
+    """Validate a `sidecars:` mapping (from the catalogue file or a config file)."""
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: sidecars: must be a mapping of id to entry")
+    return [_entry(str(key), value, where) for key, value in raw.items()]
+
+
+_builtin: list[Sidecar] | None = None
+
+
+def builtin() -> list[Sidecar]:
+    global _builtin
+    if _builtin is None:
+        text = resources.files("sidecarlint.builtin_rules").joinpath("sidecars.yaml").read_text("utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        _builtin = parse_entries((data or {}).get("sidecars"), "sidecars.yaml")
+    return _builtin
+
+
+def load(extra: list[Sidecar] | None = None) -> Catalog:
+    """The built-in catalogue, with the user's entries first (they win on a match)."""
+    return Catalog([*(extra or []), *builtin()])

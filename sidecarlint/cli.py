@@ -1,0 +1,201 @@
+"""The command line: `sidecarlint check`, `rules`, `explain`. The only module that does I/O.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 a usage or
+configuration error, or input that could not be read or parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from sidecarlint import __version__
+
+FORMATS = ("text", "json")
+INPUT_ERRORS = ("invalid-yaml", "unreadable-file")
+
+
+class UsageProblem(Exception):
+    """A configuration or rule-file problem: one line on stderr, exit 2."""
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"sidecarlint: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="sidecarlint")
+def main() -> None:
+    """Lint Kubernetes manifests for sidecar readiness: native sidecars that the app does not
+    wait for, grace periods too short for every container to stop, and Jobs whose sidecars
+    never exit."""
+
+
+def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
+    """Config, rules and catalogue for a run; raises UsageProblem with a one-line message."""
+    from sidecarlint import catalog as catalog_module
+    from sidecarlint.config import (
+        DEFAULT_KUBE_VERSION,
+        Config,
+        ConfigError,
+        find_config,
+        load_config,
+        parse_kube_version,
+        validate_against_rules,
+    )
+    from sidecarlint.rules import RuleError, bind, load_rules
+
+    try:
+        path = config_path or find_config(os.getcwd())
+        config = load_config(path) if path else Config()
+        rules = load_rules([*config.rule_dirs, *rules_dirs])
+        validate_against_rules(config, rules)
+        kube = (
+            parse_kube_version(kube_version, "--kube-version")
+            if kube_version
+            else config.kube_version or DEFAULT_KUBE_VERSION
+        )
+    except (ConfigError, RuleError) as exc:
+        raise UsageProblem(str(exc)) from None
+    known = {rule.id for rule in rules}
+    for option, ids in (("--select", select), ("--ignore", ignore)):
+        for rule_id in ids:
+            if rule_id not in known:
+                raise UsageProblem(f"{option}: unknown rule {rule_id!r} (see `sidecarlint rules`)")
+    chosen = set(select or config.select or known)
+    chosen -= set(ignore) | set(config.disable)
+    catalog = catalog_module.load(config.sidecars)
+    bound = [
+        bind(rule, config.severity.get(rule.id), config.params.get(rule.id, {}), kube, catalog)
+        for rule in rules
+        if rule.id in chosen
+    ]
+    return config, rules, bound, kube, catalog
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+              help="Exit 1 when a finding is at or above this severity.  [default: warning]")
+@click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
+@click.option("--kube-version", help="Target Kubernetes version, e.g. 1.29.  [default: 1.33]")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: .sidecarlint.yaml or pyproject.toml, found upwards).")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="A folder of extra rule files, loaded beside the built-in rules.")
+@click.option("--stdin-filename", help="The path to report for input read from '-'.")
+def check(paths, output_format, output, fail_on, select, ignore, kube_version, config_path,
+          rules_dir, stdin_filename) -> None:
+    """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
+    try:
+        config, _rules, bound, _kube, _catalog = _load_setup(
+            config_path, rules_dir, _split_ids(select), _split_ids(ignore), kube_version
+        )
+    except UsageProblem as exc:
+        _fail(str(exc))
+        return
+    from sidecarlint.discover import STDIN, discover
+    from sidecarlint.engine import Settings, lint_file
+    from sidecarlint.findings import Finding, at_or_above
+    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes, read_file
+
+    settings = Settings(bound, _kube, _catalog)
+    found = discover(list(paths) or ["."], config.exclude)
+    findings: list[Finding] = []
+    for path, message in found.problems:
+        if "unreadable-file" in settings.enabled:
+            findings.append(Finding("unreadable-file", "error", message, path, 1, 1))
+    max_bytes = config.max_file_bytes or DEFAULT_MAX_FILE_BYTES
+    for path in found.files:
+        if path == STDIN:
+            display = stdin_filename or "-"
+            loaded = load_bytes(display, sys.stdin.buffer.read())
+        else:
+            display = os.path.normpath(path)
+            loaded = read_file(path, max_bytes)
+        findings.extend(lint_file(loaded, display, settings))
+        del loaded
+    findings.sort(key=Finding.sort_key)
+
+    from sidecarlint.report import Run
+
+    enabled_rules = [b.rule for b in bound]
+    use_color = (
+        output is None
+        and output_format == "text"
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+    )
+    run = Run(findings, len(found.files), enabled_rules, use_color)
+    if output_format == "json":
+        from sidecarlint.report.json import render
+    else:
+        from sidecarlint.report.text import render
+    text = render(run)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+    threshold = fail_on or config.fail_on or "warning"
+    active = [f for f in findings if not f.suppressed]
+    if any(f.rule in INPUT_ERRORS for f in active):
+        sys.exit(2)
+    sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
+
+
+def _all_rules(rules_dir: tuple[str, ...]):
+    from sidecarlint.config import ConfigError, find_config, load_config
+    from sidecarlint.rules import RuleError, load_rules
+
+    try:
+        path = find_config(os.getcwd())
+        extra = load_config(path).rule_dirs if path else []
+        return load_rules([*extra, *rules_dir])
+    except (ConfigError, RuleError) as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@main.command("rules")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Also list the rules in this folder.")
+def list_rules(rules_dir) -> None:
+    """List the rules: id, default severity, family and summary."""
+    rules = _all_rules(rules_dir)
+    width = max(len(r.id) for r in rules)
+    for rule in rules:
+        click.echo(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.family:<13}  {rule.summary}")
+
+
+@main.command()
+@click.argument("rule_id")
+@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Also look in this folder of rules.")
+def explain(rule_id, rules_dir) -> None:
+    """Print a rule's documentation: what, why, an example, what to use instead, references."""
+    from sidecarlint.explain import render_rule
+
+    rules = {r.id: r for r in _all_rules(rules_dir)}
+    rule = rules.get(rule_id)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(rule_id, list(rules), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        _fail(f"unknown rule {rule_id!r}{hint}; `sidecarlint rules` lists them")
+        return
+    click.echo(render_rule(rule))

@@ -1,0 +1,200 @@
+"""`.sidecarlint.yaml` or `[tool.sidecarlint]` in pyproject.toml: validated settings.
+
+Looked up from the current directory upwards, unless `--config FILE` names one. Every
+problem is a `ConfigError` whose message names the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from sidecarlint.findings import FAIL_ON, SEVERITIES
+from sidecarlint.functions import parse_version
+
+CONFIG_NAMES = (".sidecarlint.yaml", ".sidecarlint.yml")
+DEFAULT_KUBE_VERSION = (1, 33)
+KEYS = {
+    "kube_version",
+    "fail_on",
+    "select",
+    "disable",
+    "severity",
+    "params",
+    "exclude",
+    "rule_dirs",
+    "max_file_bytes",
+    "sidecars",
+    "mesh",
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    kube_version: tuple[int, int] | None = None
+    fail_on: str | None = None
+    select: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    rule_dirs: list[str] = field(default_factory=list)
+    max_file_bytes: int | None = None
+    sidecars: list = field(default_factory=list)
+    mesh: dict[str, Any] = field(default_factory=dict)
+
+
+def find_config(start: str) -> str | None:
+    """The nearest `.sidecarlint.yaml`, or pyproject.toml with [tool.sidecarlint], upwards."""
+    directory = os.path.abspath(start)
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate) and _pyproject_section(candidate) is not None:
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _pyproject_section(path: str) -> dict | None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    section = data.get("tool", {}).get("sidecarlint")
+    return section if isinstance(section, dict) else None
+
+
+def _raw(path: str) -> dict:
+    if path.endswith(".toml"):
+        section = _pyproject_section(path)
+        if section is None:
+            raise ConfigError(f"{path}: has no [tool.sidecarlint] section")
+        # TOML keys are often written with dashes
+        return {str(k).replace("-", "_"): v for k, v in section.items()}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        raise ConfigError(f"{path}: {where}: not valid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping of settings")
+    return data
+
+
+def _string_list(path: str, key: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {key}: must be a list of strings")
+    return list(value)
+
+
+def parse_kube_version(text: object, where: str) -> tuple[int, int]:
+    version = parse_version(text)
+    if version is None:
+        raise ConfigError(f"{where}: not a Kubernetes version (expected e.g. 1.29): {text!r}")
+    return version
+
+
+def load_config(path: str) -> Config:
+    data = _raw(path)
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: {unknown[0]}: unknown setting (expected one of {', '.join(sorted(KEYS))})"
+        )
+    config = Config(path=path)
+    base = os.path.dirname(os.path.abspath(path))
+    if data.get("kube_version") is not None:
+        config.kube_version = parse_kube_version(data["kube_version"], f"{path}: kube_version")
+    if data.get("fail_on") is not None:
+        if data["fail_on"] not in FAIL_ON:
+            raise ConfigError(f"{path}: fail_on: must be one of {', '.join(FAIL_ON)}")
+        config.fail_on = data["fail_on"]
+    config.select = _string_list(path, "select", data.get("select", []))
+    config.disable = _string_list(path, "disable", data.get("disable", []))
+    config.exclude = _string_list(path, "exclude", data.get("exclude", []))
+    config.rule_dirs = [
+        os.path.join(base, d) for d in _string_list(path, "rule_dirs", data.get("rule_dirs", []))
+    ]
+    severity = data.get("severity") or {}
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{path}: severity: must map rule ids to {', '.join(SEVERITIES)}")
+    for rule_id, level in severity.items():
+        if level not in SEVERITIES:
+            raise ConfigError(
+                f"{path}: severity.{rule_id}: must be one of {', '.join(SEVERITIES)}"
+            )
+    config.severity = {str(k): v for k, v in severity.items()}
+    params = data.get("params") or {}
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise ConfigError(f"{path}: params: must map rule ids to {{param: value}}")
+    config.params = {str(k): dict(v) for k, v in params.items()}
+    size = data.get("max_file_bytes")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ConfigError(f"{path}: max_file_bytes: must be a positive integer")
+        config.max_file_bytes = size
+    if data.get("sidecars") is not None:
+        from sidecarlint.catalog import CatalogError, parse_entries
+
+        try:
+            config.sidecars = parse_entries(data["sidecars"], path)
+        except CatalogError as exc:
+            raise ConfigError(str(exc)) from None
+    mesh = data.get("mesh") or {}
+    if not isinstance(mesh, dict):
+        raise ConfigError(f"{path}: mesh: must be a mapping")
+    config.mesh = mesh
+    return config
+
+
+def validate_against_rules(config: Config, rules: list) -> None:
+    """Rule ids and params named in config must exist, with values of the declared type."""
+    from sidecarlint.rules import check_param_type
+
+    by_id = {rule.id: rule for rule in rules}
+    where = config.path or "config"
+    for key, ids in (
+        ("select", config.select),
+        ("disable", config.disable),
+        ("severity", list(config.severity)),
+        ("params", list(config.params)),
+    ):
+        for rule_id in ids:
+            if rule_id not in by_id:
+                raise ConfigError(f"{where}: {key}: unknown rule {rule_id!r}")
+    for rule_id, values in config.params.items():
+        declared = by_id[rule_id].params
+        for name, value in values.items():
+            if name not in declared:
+                raise ConfigError(f"{where}: params.{rule_id}.{name}: the rule has no such param")
+            if not check_param_type(value, declared[name].type):
+                raise ConfigError(
+                    f"{where}: params.{rule_id}.{name}: must be of type {declared[name].type}"
+                )

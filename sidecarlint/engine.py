@@ -1,0 +1,176 @@
+"""lint(loaded file, rules, settings) → findings, each with its file, line and object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sidecarlint.catalog import Catalog
+from sidecarlint.checks import CHECKS, Env
+from sidecarlint.findings import Finding
+from sidecarlint.loader import Document, LoadedFile, Positions
+from sidecarlint.rules import BoundRule, Hit, evaluate_find
+from sidecarlint.workloads import Workload, find_workloads
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass
+class Settings:
+    """Everything a run decided before linting: rules with their options, the target."""
+
+    rules: list[BoundRule]
+    kube: tuple[int, int]
+    catalog: Catalog
+    envs: dict[str, Env] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.enabled = {b.id for b in self.rules}
+        self.workload_rules = [b for b in self.rules if b.rule.reported_by is None]
+        self.severities = {b.id: b for b in self.rules}
+        for bound in self.workload_rules:
+            self.envs[bound.id] = Env(bound.params, self.kube, self.catalog, self)
+
+
+def workload_context(workload: Workload) -> dict:
+    """What a `find:` expression sees: the object, plus `pod` and `podMetadata`."""
+    context = dict(workload.obj)
+    context["pod"] = workload.pod
+    context["podMetadata"] = workload.pod_metadata
+    context["runsToCompletion"] = workload.runs_to_completion
+    return context
+
+
+def owner_container(pod: dict, node: object) -> dict | None:
+    """The container that is `node` or holds it (searched only when a finding needs it)."""
+    lists = [pod.get(key) for key in CONTAINER_LISTS]
+    for items in lists:
+        if isinstance(items, list):
+            for container in items:
+                if container is node:
+                    return container
+    for items in lists:
+        if not isinstance(items, list):
+            continue
+        for container in items:
+            if isinstance(container, dict) and _contains(container, node):
+                return container
+    return None
+
+
+def _contains(root: object, node: object, limit: int = 10_000) -> bool:
+    seen: set[int] = set()
+    stack = [root]
+    while stack and limit > 0:
+        limit -= 1
+        current = stack.pop()
+        if current is node:
+            return True
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, dict):
+            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
+        elif isinstance(current, list):
+            stack.extend(v for v in current if isinstance(v, (dict, list)))
+    return False
+
+
+def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple[int, int] | None:
+    """The line and column of a hit: the key it names, else its node, else a fallback."""
+    if hit.key:
+        target: object = hit.node
+        parent: object = None
+        key: object = None
+        for part in hit.key.split("."):
+            if isinstance(target, dict) and part in target:
+                parent, key, target = target, part, target[part]
+            else:
+                break
+        if parent is not None:
+            position = positions.of_key(parent, key)
+            if position:
+                return position
+    position = positions.of(hit.node)
+    if position:
+        return position
+    for node in fallbacks:
+        position = positions.of(node)
+        if position:
+            return position
+    return None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def lint_document(
+    document: Document, positions: Positions, path: str, settings: Settings
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for workload in find_workloads(document.data):
+        context = workload_context(workload)
+        for bound in settings.workload_rules:
+            rule = bound.rule
+            if rule.find is not None:
+                hits: Iterable[Hit] = evaluate_find(bound, context)
+            else:
+                hits = CHECKS[rule.check](workload, settings.envs[bound.id])  # type: ignore[index]
+            for hit in hits:
+                findings.append(make_finding(bound, hit, workload, document, positions, path))
+    return findings
+
+
+def make_finding(
+    bound: BoundRule,
+    hit: Hit,
+    workload: Workload,
+    document: Document,
+    positions: Positions,
+    path: str,
+) -> Finding:
+    position = locate(positions, hit, (workload.pod, workload.obj)) or (document.line, 1)
+    container = owner_container(workload.pod, hit.node)
+    severity = bound.severity
+    if hit.severity and not bound.severity_overridden:
+        severity = hit.severity
+    return Finding(
+        rule=bound.id,
+        severity=severity,
+        message=hit.message,
+        path=path,
+        line=position[0],
+        column=position[1],
+        kind=workload.kind,
+        name=workload.name,
+        namespace=workload.namespace,
+        container=_text(container.get("name")) if container else None,
+        source=document.source,
+    )
+
+
+def lint_file(loaded: LoadedFile, path: str, settings: Settings) -> list[Finding]:
+    """All findings for one loaded file: its reading problems, then every workload's."""
+    findings = []
+    for problem in loaded.problems:
+        bound = settings.severities.get(problem.rule)
+        if bound is None:
+            continue
+        findings.append(
+            Finding(
+                rule=problem.rule,
+                severity=bound.severity,
+                message=problem.message,
+                path=path,
+                line=problem.line,
+                column=problem.column,
+            )
+        )
+    for document in loaded.documents:
+        findings.extend(lint_document(document, loaded.positions, path, settings))
+    return findings

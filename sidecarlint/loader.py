@@ -1,0 +1,498 @@
+"""Text → documents: plain dicts and lists, their positions, `# Source:` comments.
+
+The loader drives libyaml's event stream (`yaml.CSafeLoader`) and builds plain Python
+values itself, with an explicit stack. That is faster than `compose_all` followed by a
+conversion, never recurses (libyaml's own composer overflows the C stack on deep nesting),
+shares aliased nodes instead of expanding them (alias bombs stay cheap), and records the
+1-based line and column of every mapping and sequence, and of every mapping key, in a side
+table keyed by `id()`. JMESPath needs plain `dict`/`list`, so positions cannot live on the
+values themselves.
+
+Nothing here raises on bad input: every problem becomes a `Problem` with a line and column,
+and the documents that parsed before it are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from yaml import events as ev
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_DEPTH = 1000
+MAX_DOCUMENTS = 10_000
+DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
+
+_TEMPLATE_MARKER = re.compile(r"\{\{-?\s*[-.$\w/(\"'!]|\{%")
+_SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
+_DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
+
+
+class _Merge:
+    """The `<<` merge key."""
+
+
+MERGE = _Merge()
+
+
+class LoadError(Exception):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class Positions:
+    """Where each mapping, sequence and mapping key came from, 1-based."""
+
+    nodes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[tuple[int, object], tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, node: object) -> tuple[int, int] | None:
+        return self.nodes.get(id(node))
+
+    def of_key(self, mapping: object, key: object) -> tuple[int, int] | None:
+        try:
+            return self.keys.get((id(mapping), key))
+        except TypeError:
+            return None
+
+
+@dataclass
+class Document:
+    data: object
+    index: int
+    line: int
+    source: str | None = None
+
+
+@dataclass
+class Problem:
+    """A problem with the file itself; `rule` is the id it is reported under."""
+
+    rule: str
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass
+class LoadedFile:
+    path: str
+    documents: list[Document] = field(default_factory=list)
+    positions: Positions = field(default_factory=Positions)
+    problems: list[Problem] = field(default_factory=list)
+    text: str = ""
+
+
+# ---------------------------------------------------------------------------------------
+# Reading bytes into text
+
+
+def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, offset) + 1  # type: ignore[arg-type]
+    start = data.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
+    return line, offset - start + 1
+
+
+def decode(data: bytes) -> tuple[str | None, Problem | None]:
+    """Bytes → text (UTF-8 with or without BOM, or UTF-16 with a BOM)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), None
+        except UnicodeDecodeError:
+            return None, Problem("invalid-yaml", "not valid UTF-16 text")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _line_col_of_offset(data, nul)
+        return None, Problem(
+            "invalid-yaml",
+            f"binary file or NUL byte at line {line}: YAML must be text; file skipped",
+            line,
+            col,
+        )
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line, col = _line_col_of_offset(data, exc.start)
+        return None, Problem(
+            "invalid-yaml",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); file skipped",
+            line,
+            col,
+        )
+
+
+def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
+    """Read and parse one file; every I/O or decoding problem becomes a `Problem`."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        if exc.errno == 40:  # ELOOP
+            reason = "symbolic link loop"
+        return LoadedFile(path, problems=[Problem("unreadable-file", f"cannot read file: {reason}")])
+    if len(data) > max_bytes:
+        return LoadedFile(
+            path,
+            problems=[
+                Problem(
+                    "unreadable-file",
+                    f"file is larger than {max_bytes} bytes (max_file_bytes); skipped",
+                )
+            ],
+        )
+    return load_bytes(path, data)
+
+
+def load_bytes(path: str, data: bytes) -> LoadedFile:
+    text, problem = decode(data)
+    if text is None:
+        assert problem is not None
+        return LoadedFile(path, problems=[problem])
+    return load_text(path, text)
+
+
+# ---------------------------------------------------------------------------------------
+# Scalars: YAML 1.1 implicit types, as PyYAML's SafeLoader resolves them. Timestamps stay
+# strings (Kubernetes fields are strings there), and so does anything that fails to convert.
+
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_BOOL = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+_TAG = "tag:yaml.org,2002:"
+
+
+def _sexagesimal(digits: str) -> float:
+    total = 0.0
+    for part in digits.split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def _to_int(value: str) -> int:
+    text = value.replace("_", "")
+    sign = -1 if text[0] == "-" else 1
+    if text[0] in "+-":
+        text = text[1:]
+    if text == "0":
+        return 0
+    if text.startswith("0b"):
+        return sign * int(text[2:], 2)
+    if text.startswith("0x"):
+        return sign * int(text[2:], 16)
+    if text[0] == "0":
+        return sign * int(text, 8)
+    if ":" in text:
+        return sign * int(_sexagesimal(text))
+    return sign * int(text)
+
+
+def _to_float(value: str) -> float:
+    text = value.replace("_", "").lower()
+    sign = -1.0 if text[0] == "-" else 1.0
+    if text[0] in "+-":
+        text = text[1:]
+    if text == ".inf":
+        return sign * float("inf")
+    if text == ".nan":
+        return float("nan")
+    if ":" in text:
+        return sign * _sexagesimal(text)
+    return sign * float(text)
+
+
+def _construct(tag: str, value: str) -> object:
+    try:
+        if tag == _TAG + "int":
+            return _to_int(value)
+        if tag == _TAG + "float":
+            return _to_float(value)
+        if tag == _TAG + "bool":
+            return _BOOL.get(value.lower(), value)
+        if tag == _TAG + "null":
+            return None
+        if tag == _TAG + "merge":
+            return MERGE
+    except (ValueError, IndexError):
+        return value
+    return value
+
+
+_plain_cache: dict[str, object] = {}
+
+
+def resolve_plain(value: str) -> object:
+    """The value of a plain (unquoted, untagged) scalar."""
+    cached = _plain_cache.get(value, _plain_cache)
+    if cached is not _plain_cache:
+        return cached
+    result: object = value
+    if value == "":
+        result = None
+    else:
+        for tag, regexp in _IMPLICIT.get(value[0], ()):
+            if regexp.match(value):
+                result = _construct(tag, value)
+                break
+    if len(_plain_cache) > 20_000:
+        _plain_cache.clear()
+    if len(value) < 256:
+        _plain_cache[value] = result
+    return result
+
+
+def _scalar(event: ev.ScalarEvent) -> object:
+    tag = event.tag
+    if tag is None or tag == "!":
+        return resolve_plain(event.value) if event.implicit[0] and tag is None else event.value
+    if tag.startswith(_TAG):
+        return _construct(tag, event.value)
+    return event.value  # an application tag such as !Ref: keep the text
+
+
+# ---------------------------------------------------------------------------------------
+# The event-driven builder
+
+
+def load_text(path: str, text: str) -> LoadedFile:
+    """Parse a YAML or JSON stream. Problems are recorded, never raised."""
+    loaded = LoadedFile(path, text=text)
+    base = 0
+    chunk = text
+    while True:
+        error = _parse_stream(chunk, base, loaded)
+        if error is None:
+            break
+        if _TEMPLATE_MARKER.search(text):
+            loaded.documents.clear()
+            loaded.problems = [
+                p for p in loaded.problems if p.rule not in ("invalid-yaml", "duplicate-key")
+            ]
+            loaded.problems.append(
+                Problem(
+                    "unrendered-template",
+                    "unrendered template ({{ ... }}): render it first (helm template, "
+                    "kustomize build) and lint the output; file skipped",
+                    error.line,
+                    error.column,
+                )
+            )
+            return loaded
+        loaded.problems.append(Problem("invalid-yaml", error.message, error.line, error.column))
+        # Recover at the next `---` after the error, so later documents are still linted.
+        next_start = _next_document_start(text, error.line)
+        if next_start is None or len(loaded.problems) > 20:
+            break
+        base, offset = next_start
+        chunk = text[offset:]
+    _attach_sources(text, loaded.documents)
+    return loaded
+
+
+def _next_document_start(text: str, after_line: int) -> tuple[int, int] | None:
+    """(0-based line, offset) of the first `---` line after 1-based `after_line`."""
+    for match in _DOC_START.finditer(text):
+        line = text.count("\n", 0, match.start())
+        if line >= after_line:
+            return line, match.start()
+    return None
+
+
+def _attach_sources(text: str, documents: list[Document]) -> None:
+    """Record, for each document, the Helm `# Source:` comment in effect for it."""
+    if "Source:" not in text or not documents:
+        return
+    comments = [
+        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _SOURCE_COMMENT.finditer(text)
+    ]
+    previous_line = 0
+    for document in documents:
+        for line, source in comments:
+            if previous_line <= line <= document.line:
+                document.source = source
+        previous_line = document.line
+
+
+def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
+    """Append the documents of `text` to `loaded`; return the error that stopped it."""
+    nodes = loaded.positions.nodes
+    keys = loaded.positions.keys
+    documents = loaded.documents
+    loader = _Loader(text)
+    get_event = loader.get_event
+    # A frame: [container, is_mapping, pending_key, has_key, key_line, key_col, merges]
+    stack: list[list] = []
+    open_ids: set[int] = set()
+    anchors: dict[str, object] = {}
+    root: object = None
+    content_line = 0
+    started = False
+    try:
+        while True:
+            event = get_event()
+            cls = event.__class__
+            if cls is ev.ScalarEvent:
+                value = _scalar(event)
+                if event.anchor:
+                    anchors[event.anchor] = value
+                mark = event.start_mark
+            elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+                mark = event.start_mark
+                if len(stack) >= MAX_DEPTH:
+                    raise LoadError(
+                        f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
+                        mark.line + 1 + base,
+                        mark.column + 1,
+                    )
+                value = {} if cls is ev.MappingStartEvent else []
+                nodes[id(value)] = (mark.line + 1 + base, mark.column + 1)
+                if event.anchor:
+                    anchors[event.anchor] = value
+                if not started:
+                    started = True
+                    content_line = mark.line + 1 + base
+                _add(stack, value, mark, base, keys, loaded)
+                stack.append([value, cls is ev.MappingStartEvent, None, False, 0, 0, None])
+                open_ids.add(id(value))
+                continue
+            elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
+                frame = stack.pop()
+                open_ids.discard(id(frame[0]))
+                if frame[6]:
+                    _apply_merges(frame, keys, event.start_mark, base)
+                if not stack:
+                    root = frame[0]
+                continue
+            elif cls is ev.AliasEvent:
+                mark = event.start_mark
+                if event.anchor not in anchors:
+                    raise LoadError(
+                        f"found undefined alias *{event.anchor}", mark.line + 1 + base, mark.column + 1
+                    )
+                value = anchors[event.anchor]
+                if id(value) in open_ids and isinstance(value, (dict, list)):
+                    loaded.problems.append(
+                        Problem(
+                            "invalid-yaml",
+                            f"alias *{event.anchor} refers to a node that contains it; "
+                            "Kubernetes cannot represent a recursive structure (replaced by null)",
+                            mark.line + 1 + base,
+                            mark.column + 1,
+                        )
+                    )
+                    value = None
+            elif cls is ev.DocumentStartEvent:
+                root = None
+                started = False
+                content_line = event.start_mark.line + 1 + base
+                continue
+            elif cls is ev.DocumentEndEvent:
+                if len(documents) >= MAX_DOCUMENTS:
+                    loaded.problems.append(
+                        Problem(
+                            "invalid-yaml",
+                            f"more than {MAX_DOCUMENTS} documents in one file; the rest skipped",
+                            event.start_mark.line + 1 + base,
+                            1,
+                        )
+                    )
+                    return None
+                documents.append(Document(root, len(documents), content_line))
+                anchors = {}
+                continue
+            elif cls is ev.StreamEndEvent:
+                return None
+            else:  # StreamStart
+                continue
+            # a scalar or an alias: a leaf value
+            if not started:
+                started = True
+                content_line = mark.line + 1 + base
+            if not stack:
+                root = value
+            else:
+                _add(stack, value, mark, base, keys, loaded)
+    except LoadError as error:
+        return error
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + base) if mark else base + 1
+        column = (mark.column + 1) if mark else 1
+        problem = exc.problem or "syntax error"
+        context = f" ({exc.context})" if exc.context else ""
+        return LoadError(f"YAML syntax error: {problem}{context}", line, column)
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        position = getattr(exc, "position", 0) or 0
+        line, column = _line_col_of_offset(text, position)
+        reason = getattr(exc, "reason", None) or str(exc)
+        return LoadError(f"unreadable YAML: {reason}", line + base, column)
+    finally:
+        loader.dispose()
+
+
+def _add(stack: list[list], value: object, mark, base: int, keys: dict, loaded: LoadedFile) -> None:
+    if not stack:
+        return
+    frame = stack[-1]
+    container = frame[0]
+    if not frame[1]:
+        container.append(value)
+        return
+    if not frame[3]:  # this value is a key
+        if isinstance(value, (dict, list)):
+            raise LoadError(
+                "a mapping or sequence used as a mapping key (unhashable key)",
+                mark.line + 1 + base,
+                mark.column + 1,
+            )
+        frame[2] = value
+        frame[3] = True
+        frame[4] = mark.line + 1 + base
+        frame[5] = mark.column + 1
+        return
+    key = frame[2]
+    frame[3] = False
+    if key is MERGE:
+        if frame[6] is None:
+            frame[6] = []
+        frame[6].append((value, frame[4], frame[5]))
+        return
+    if key in container:
+        first = keys.get((id(container), key), (0, 0))[0]
+        loaded.problems.append(
+            Problem(
+                "duplicate-key",
+                f"duplicate key '{key}' (first at line {first}): kubectl rejects the file, "
+                "and parsers that accept it silently keep only the last value",
+                frame[4],
+                frame[5],
+            )
+        )
+    container[key] = value
+    keys[(id(container), key)] = (frame[4], frame[5])
+
+
+def _apply_merges(frame: list, keys: dict, mark, base: int) -> None:
+    """`<<: *base` and `<<: [*a, *b]`: keys present in the mapping win, then earlier sources."""
+    container = frame[0]
+    for value, line, column in frame[6]:
+        sources = value if isinstance(value, list) else [value]
+        for source in sources:
+            if not isinstance(source, dict):
+                raise LoadError(
+                    "a merge key (<<) must refer to a mapping or a list of mappings", line, column
+                )
+            for key, item in source.items():
+                if key not in container:
+                    container[key] = item
+                    keys[(id(container), key)] = (line, column)

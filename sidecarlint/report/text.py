@@ -1,0 +1,47 @@
+"""Compiler-style text: `path:line:col: severity rule-id message [Kind/name container=c]`."""
+
+from __future__ import annotations
+
+from sidecarlint.report import Run
+
+COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+RESET = "\033[0m"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_finding(finding, color: bool = False) -> str:
+    severity = finding.severity
+    if color:
+        severity = f"{COLORS.get(severity, '')}{severity}{RESET}"
+    context = []
+    if finding.kind:
+        context.append(f"{finding.kind}/{finding.name or '?'}")
+    if finding.container:
+        context.append(f"container={finding.container}")
+    if finding.source:
+        context.append(f"source={finding.source}")
+    if finding.suppressed:
+        context.append(f"suppressed: {finding.justification or 'yes'}")
+    tail = f" [{' '.join(context)}]" if context else ""
+    return (
+        f"{finding.path}:{finding.line}:{finding.column}: {severity} {finding.rule} "
+        f"{finding.message}{tail}"
+    )
+
+
+def render(run: Run) -> str:
+    lines = [format_finding(f, run.color) for f in run.findings]
+    counts = run.counts()
+    total = sum(counts.values())
+    files = _plural(run.files, "file")
+    if total == 0:
+        lines.append(f"no findings in {files}")
+    else:
+        parts = ", ".join(
+            _plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]
+        )
+        lines.append(f"{_plural(total, 'finding')} ({parts}) in {files}")
+    return "\n".join(lines) + "\n"

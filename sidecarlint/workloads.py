@@ -1,0 +1,154 @@
+"""Documents → workloads: where the pod spec lives for each kind of object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# kind → path from the object to the pod template (a dict with metadata and spec)
+TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "PodTemplate": ("template",),
+}
+# Core kinds that never carry a pod, however their fields look.
+NOT_WORKLOADS = {"ConfigMap", "Secret", "Service", "CustomResourceDefinition"}
+JOB_KINDS = {"Job", "CronJob"}
+
+
+@dataclass
+class Workload:
+    """One pod spec and the object around it."""
+
+    obj: dict
+    kind: str
+    name: str | None
+    namespace: str | None
+    pod: dict
+    pod_metadata: dict
+    runs_to_completion: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name or '?'}"
+
+
+def _get(node: object, *path: str) -> object:
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _dict(node: object) -> dict:
+    return node if isinstance(node, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def is_kubernetes_object(data: object) -> bool:
+    """A mapping with string `apiVersion` and `kind` (Helm values and compose files are not)."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("apiVersion"), str)
+        and isinstance(data.get("kind"), str)
+    )
+
+
+def _is_pod_spec(spec: object) -> bool:
+    return isinstance(spec, dict) and isinstance(spec.get("containers"), list)
+
+
+def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
+    """Yield every pod spec in one document (a List's items included)."""
+    if not is_kubernetes_object(data):
+        return
+    assert isinstance(data, dict)
+    kind = data["kind"]
+    api_version = data["apiVersion"]
+    if kind == "List" or (kind.endswith("List") and isinstance(data.get("items"), list)):
+        if _depth < 4:
+            for item in data.get("items") or ():
+                yield from find_workloads(item, _depth + 1)
+        return
+    metadata = _dict(data.get("metadata"))
+    name = _str(metadata.get("name"))
+    namespace = _str(metadata.get("namespace"))
+    if kind == "Pod":
+        spec = data.get("spec")
+        if _is_pod_spec(spec):
+            policy = _get(spec, "restartPolicy")
+            yield Workload(
+                data, kind, name, namespace, spec, metadata, policy in ("Never", "OnFailure")
+            )
+        return
+    if kind in NOT_WORKLOADS and api_version in ("v1", "apiextensions.k8s.io/v1"):
+        return
+    path = TEMPLATE_PATHS.get(kind, ("spec", "template"))
+    template = _get(data, *path)
+    spec = _get(template, "spec")
+    if _is_pod_spec(spec):
+        assert isinstance(spec, dict)
+        yield Workload(
+            data,
+            kind,
+            name,
+            namespace,
+            spec,
+            _dict(_get(template, "metadata")),
+            kind in JOB_KINDS,
+        )
+    if kind == "AnalysisTemplate" or kind == "ClusterAnalysisTemplate":
+        yield from _analysis_jobs(data, name, namespace)
+
+
+def _analysis_jobs(data: dict, name: str | None, namespace: str | None) -> Iterator[Workload]:
+    """Argo Rollouts analysis metrics that run a Job: spec.metrics[].provider.job."""
+    for metric in _get(data, "spec", "metrics") or ():
+        job = _get(metric, "provider", "job")
+        template = _get(job, "spec", "template")
+        spec = _get(template, "spec")
+        if _is_pod_spec(spec):
+            assert isinstance(spec, dict)
+            label = _str(_get(metric, "name")) or "?"
+            yield Workload(
+                data,
+                data["kind"],
+                f"{name or '?'}/{label}",
+                namespace,
+                spec,
+                _dict(_get(template, "metadata")),
+                True,
+            )
+
+
+def containers(pod: dict, key: str = "containers") -> list[dict]:
+    """The well-formed entries of `pod[key]`; anything that is not a mapping is ignored."""
+    items = pod.get(key)
+    if not isinstance(items, list):
+        return []
+    return [c for c in items if isinstance(c, dict)]
+
+
+def is_native_sidecar(container: dict) -> bool:
+    return container.get("restartPolicy") == "Always"
+
+
+def grace_period(pod: dict) -> int | None:
+    """`terminationGracePeriodSeconds`, 30 when absent; None when it is not a number."""
+    value = pod.get("terminationGracePeriodSeconds", 30)
+    if value is None:
+        return 30
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
