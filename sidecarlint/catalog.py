@@ -58,7 +58,9 @@ class Sidecar:
         """The startup probe to suggest, as one line of YAML flow style."""
         parts = []
         if self.startup_probe:
-            probe = yaml.safe_dump(self.startup_probe, default_flow_style=True, width=1000, sort_keys=False)
+            probe = yaml.safe_dump(
+                self.startup_probe, default_flow_style=True, width=1000, sort_keys=False
+            )
             parts.append(f"add startupProbe: {probe.strip()}")
         if self.probe_note:
             parts.append(self.probe_note)
@@ -155,7 +157,11 @@ _builtin: list[Sidecar] | None = None
 def builtin() -> list[Sidecar]:
     global _builtin
     if _builtin is None:
-        text = resources.files("sidecarlint.builtin_rules").joinpath("sidecars.yaml").read_text("utf-8")
+        text = (
+            resources.files("sidecarlint.builtin_rules")
+            .joinpath("sidecars.yaml")
+            .read_text("utf-8")
+        )
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         _builtin = parse_entries((data or {}).get("sidecars"), "sidecars.yaml")
     return _builtin

@@ -35,23 +35,27 @@ def _is_number(value: object) -> bool:
 
 
 def init_container_before_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
-    """A regular init container declared before a native sidecar that gives network/data access."""
+    """A regular init container declared before native sidecars that give network/data access."""
     inits = containers(workload.pod, "initContainers")
     for index, container in enumerate(inits):
-        if not is_native_sidecar(container):
+        if is_native_sidecar(container) or env.catalog.is_mesh_init(container):
             continue
-        sidecar = env.catalog.match(container)
-        if sidecar is None or not sidecar.provides_access:
-            continue
-        for earlier in inits[:index]:
-            if is_native_sidecar(earlier) or env.catalog.is_mesh_init(earlier):
-                continue
+        later = []
+        for sidecar_container in inits[index + 1 :]:
+            sidecar = (
+                env.catalog.match(sidecar_container)
+                if is_native_sidecar(sidecar_container)
+                else None
+            )
+            if sidecar is not None and sidecar.provides_access:
+                later.append(f"'{_name(sidecar_container)}' ({sidecar.title})")
+        if later:
             yield Hit(
-                earlier,
-                f"init container '{_name(earlier)}' runs before the native sidecar "
-                f"'{_name(container)}' ({sidecar.title}) has started, so it has no "
-                f"{sidecar.category.replace('-', ' ')}; declare it after '{_name(container)}' "
-                "if it needs it",
+                container,
+                f"init container '{_name(container)}' runs before the native sidecar"
+                f"{'s' if len(later) > 1 else ''} {' and '.join(later)} start, so it has no "
+                "mesh, database or storage access through them; declare it after them if it "
+                "needs them",
             )
 
 

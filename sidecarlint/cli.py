@@ -82,22 +82,53 @@ def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to FILE instead of standard output.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-              help="Exit 1 when a finding is at or above this severity.  [default: warning]")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    help="Exit 1 when a finding is at or above this severity.  [default: warning]",
+)
 @click.option("--select", multiple=True, help="Only these rule ids (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids (comma-separated).")
 @click.option("--kube-version", help="Target Kubernetes version, e.g. 1.29.  [default: 1.33]")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Config file (default: .sidecarlint.yaml or pyproject.toml, found upwards).")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
-              help="A folder of extra rule files, loaded beside the built-in rules.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: .sidecarlint.yaml or pyproject.toml, found upwards).",
+)
+@click.option(
+    "--rules-dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder of extra rule files, loaded beside the built-in rules.",
+)
 @click.option("--stdin-filename", help="The path to report for input read from '-'.")
-def check(paths, output_format, output, fail_on, select, ignore, kube_version, config_path,
-          rules_dir, stdin_filename) -> None:
+def check(
+    paths,
+    output_format,
+    output,
+    fail_on,
+    select,
+    ignore,
+    kube_version,
+    config_path,
+    rules_dir,
+    stdin_filename,
+) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     try:
         config, _rules, bound, _kube, _catalog = _load_setup(
@@ -171,8 +202,12 @@ def _all_rules(rules_dir: tuple[str, ...]):
 
 
 @main.command("rules")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
-              help="Also list the rules in this folder.")
+@click.option(
+    "--rules-dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Also list the rules in this folder.",
+)
 def list_rules(rules_dir) -> None:
     """List the rules: id, default severity, family and summary."""
     rules = _all_rules(rules_dir)
@@ -183,8 +218,12 @@ def list_rules(rules_dir) -> None:
 
 @main.command()
 @click.argument("rule_id")
-@click.option("--rules-dir", multiple=True, type=click.Path(file_okay=False),
-              help="Also look in this folder of rules.")
+@click.option(
+    "--rules-dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Also look in this folder of rules.",
+)
 def explain(rule_id, rules_dir) -> None:
     """Print a rule's documentation: what, why, an example, what to use instead, references."""
     from sidecarlint.explain import render_rule

@@ -147,9 +147,7 @@ def load_config(path: str) -> Config:
         raise ConfigError(f"{path}: severity: must map rule ids to {', '.join(SEVERITIES)}")
     for rule_id, level in severity.items():
         if level not in SEVERITIES:
-            raise ConfigError(
-                f"{path}: severity.{rule_id}: must be one of {', '.join(SEVERITIES)}"
-            )
+            raise ConfigError(f"{path}: severity.{rule_id}: must be one of {', '.join(SEVERITIES)}")
     config.severity = {str(k): v for k, v in severity.items()}
     params = data.get("params") or {}
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):

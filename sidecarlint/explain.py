@@ -10,8 +10,9 @@ HEADINGS = (("what", "What it flags"), ("why", "Why it matters"))
 
 
 def _wrap(text: str) -> str:
-    return textwrap.fill(" ".join(str(text).split()), width=88, initial_indent="  ",
-                         subsequent_indent="  ")
+    return textwrap.fill(
+        " ".join(str(text).split()), width=88, initial_indent="  ", subsequent_indent="  "
+    )
 
 
 def _block(text: str) -> str:

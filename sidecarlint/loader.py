@@ -141,7 +141,9 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
         reason = exc.strerror or exc.__class__.__name__
         if exc.errno == 40:  # ELOOP
             reason = "symbolic link loop"
-        return LoadedFile(path, problems=[Problem("unreadable-file", f"cannot read file: {reason}")])
+        return LoadedFile(
+            path, problems=[Problem("unreadable-file", f"cannot read file: {reason}")]
+        )
     if len(data) > max_bytes:
         return LoadedFile(
             path,
@@ -273,7 +275,7 @@ def load_text(path: str, text: str) -> LoadedFile:
         error = _parse_stream(chunk, base, loaded)
         if error is None:
             break
-        if _TEMPLATE_MARKER.search(text):
+        if _is_template_error(text, error.line):
             loaded.documents.clear()
             loaded.problems = [
                 p for p in loaded.problems if p.rule not in ("invalid-yaml", "duplicate-key")
@@ -290,7 +292,7 @@ def load_text(path: str, text: str) -> LoadedFile:
             return loaded
         loaded.problems.append(Problem("invalid-yaml", error.message, error.line, error.column))
         # Recover at the next `---` after the error, so later documents are still linted.
-        next_start = _next_document_start(text, error.line)
+        next_start = _next_document_start(text, error.line - 1, len(text) - len(chunk))
         if next_start is None or len(loaded.problems) > 20:
             break
         base, offset = next_start
@@ -299,28 +301,38 @@ def load_text(path: str, text: str) -> LoadedFile:
     return loaded
 
 
-def _next_document_start(text: str, after_line: int) -> tuple[int, int] | None:
-    """(0-based line, offset) of the first `---` line after 1-based `after_line`."""
-    for match in _DOC_START.finditer(text):
-        line = text.count("\n", 0, match.start())
-        if line >= after_line:
-            return line, match.start()
+def _is_template_error(text: str, line: int) -> bool:
+    """A parse error caused by template markup: a `{{`/`{%` on the error line or the three
+    lines before it. (A ConfigMap that merely holds a template string parses fine.)"""
+    lines = text.split("\n", line)[:line]
+    return any(_TEMPLATE_MARKER.search(text_line) for text_line in lines[-4:])
+
+
+def _next_document_start(text: str, line: int, after: int) -> tuple[int, int] | None:
+    """(0-based line, offset) of the first `---` line at or below 0-based `line` that lies
+    past offset `after` (so recovery always moves forward)."""
+    for match in _DOC_START.finditer(text, after + 1):
+        found = text.count("\n", 0, match.start())
+        if found >= line:
+            return found, match.start()
     return None
 
 
 def _attach_sources(text: str, documents: list[Document]) -> None:
-    """Record, for each document, the Helm `# Source:` comment in effect for it."""
+    """Record, for each document, the Helm `# Source:` comment in effect for it: the last
+    one above the document's first line."""
     if "Source:" not in text or not documents:
         return
     comments = [
         (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _SOURCE_COMMENT.finditer(text)
     ]
-    previous_line = 0
+    index = 0
+    current = None
     for document in documents:
-        for line, source in comments:
-            if previous_line <= line <= document.line:
-                document.source = source
-        previous_line = document.line
+        while index < len(comments) and comments[index][0] <= document.line:
+            current = comments[index][1]
+            index += 1
+        document.source = current
 
 
 def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
@@ -377,7 +389,9 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 mark = event.start_mark
                 if event.anchor not in anchors:
                     raise LoadError(
-                        f"found undefined alias *{event.anchor}", mark.line + 1 + base, mark.column + 1
+                        f"found undefined alias *{event.anchor}",
+                        mark.line + 1 + base,
+                        mark.column + 1,
                     )
                 value = anchors[event.anchor]
                 if id(value) in open_ids and isinstance(value, (dict, list)):

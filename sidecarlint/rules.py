@@ -122,7 +122,9 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
         raise RuleError(f"{origin}: a rule file must be a mapping")
     unknown = sorted(set(data) - RULE_KEYS)
     if unknown:
-        raise _fail(origin, unknown[0], f"unknown key (expected one of {', '.join(sorted(RULE_KEYS))})")
+        raise _fail(
+            origin, unknown[0], f"unknown key (expected one of {', '.join(sorted(RULE_KEYS))})"
+        )
     for key in ("summary", "severity"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise _fail(origin, key, "is required and must be a string")
@@ -170,9 +172,7 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
     values = data.get("values") or {}
     if not isinstance(values, dict):
         raise _fail(origin, "values", "must be a mapping of name to JMESPath expression")
-    rule.values = {
-        str(k): _compile(origin, f"values.{k}", v, params) for k, v in values.items()
-    }
+    rule.values = {str(k): _compile(origin, f"values.{k}", v, params) for k, v in values.items()}
     at = data.get("at")
     if at is not None and (not isinstance(at, str) or not at):
         raise _fail(origin, "at", "must be a dotted path such as lifecycle.preStop")
@@ -251,7 +251,9 @@ def load_rules(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Rule]:
     for directory in extra_dirs:
         for rule in rules_from_dir(directory):
             if rule.id in seen:
-                raise RuleError(f"{rule.origin}: rule id {rule.id!r} is already defined by {seen[rule.id]}")
+                raise RuleError(
+                    f"{rule.origin}: rule id {rule.id!r} is already defined by {seen[rule.id]}"
+                )
             seen[rule.id] = rule.origin
             rules.append(rule)
     return rules

@@ -40,8 +40,6 @@ def render(run: Run) -> str:
     if total == 0:
         lines.append(f"no findings in {files}")
     else:
-        parts = ", ".join(
-            _plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]
-        )
+        parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
         lines.append(f"{_plural(total, 'finding')} ({parts}) in {files}")
     return "\n".join(lines) + "\n"

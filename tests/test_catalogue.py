@@ -1,0 +1,71 @@
+"""Every rule is well formed, documented, has fixtures, flags its example, passes its fix."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import ROOT, lint_json, run_cli, run_with_args
+
+from sidecarlint.rules import DOC_KEYS, builtin_rules
+
+RULES = builtin_rules()
+IDS = [r.id for r in RULES]
+
+
+def test_rule_ids_are_kebab_case_and_match_files():
+    for rule in RULES:
+        assert rule.id == rule.id.lower() and " " not in rule.id and "_" not in rule.id
+        assert (ROOT / "rules" / f"{rule.id}.yaml").is_file()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=IDS)
+def test_rule_is_documented(rule):
+    for key in DOC_KEYS:
+        assert rule.docs.get(key), f"{rule.id}: docs.{key} is missing"
+    assert all(ref.startswith("https://") for ref in rule.docs["references"])
+
+
+@pytest.mark.parametrize("rule", RULES, ids=IDS)
+def test_rule_has_fixtures(rule):
+    folder = ROOT / "tests" / "rules" / rule.id
+    names = [p.name for p in folder.glob("*.yaml")]
+    assert any(n.startswith("ok-") for n in names), f"{rule.id}: no ok-*.yaml fixture"
+    if rule.id != "unreadable-file":  # a readable fixture cannot be unreadable; see below
+        assert any(n.startswith("bad-") for n in names), f"{rule.id}: no bad-*.yaml fixture"
+
+
+def _lint_example(tmp_path, rule, text):
+    path = tmp_path / "example.yaml"
+    path.write_text(text, encoding="utf-8")
+    return lint_json(str(path), "--select", rule.id, "--fail-on", "never", *run_with_args(text))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=IDS)
+def test_example_is_flagged_and_fix_is_clean(rule, tmp_path):
+    if rule.id == "unreadable-file":
+        loop = tmp_path / "loop.yaml"
+        os.symlink(loop, loop)
+        _, findings = lint_json(str(loop), "--select", rule.id, "--fail-on", "never")
+    else:
+        _, findings = _lint_example(tmp_path, rule, rule.docs["example"])
+    assert [f["rule"] for f in findings] and {f["rule"] for f in findings} == {rule.id}
+    (tmp_path / "loop.yaml").unlink(missing_ok=True)
+    _, findings = _lint_example(tmp_path, rule, rule.docs["use_instead"])
+    assert findings == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=IDS)
+def test_explain_prints_the_docs(rule):
+    code, out, _ = run_cli("explain", rule.id)
+    assert code == 0
+    assert out.startswith(f"{rule.id} ({rule.severity}")
+    assert "Why it matters:" in out and "Use instead:" in out
+    assert rule.docs["references"][0] in out
+
+
+def test_rules_lists_every_rule():
+    code, out, _ = run_cli("rules")
+    assert code == 0
+    listed = [line.split()[0] for line in out.splitlines()]
+    assert listed == sorted(IDS)

@@ -1,0 +1,286 @@
+"""The command line: exit codes, formats, config, user rules, stdin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import ROOT, lint_json, run_cli
+
+from sidecarlint import __version__
+from sidecarlint.findings import Finding
+from sidecarlint.report.text import format_finding
+
+BAD = ROOT / "tests/rules/native-sidecar-without-startup-probe/bad-known-and-unknown.yaml"
+OK = ROOT / "tests/rules/native-sidecar-without-startup-probe/ok-signals.yaml"
+INVALID = ROOT / "tests/rules/invalid-yaml/bad-indent.yaml"
+JSON_KEYS = [
+    "rule",
+    "severity",
+    "message",
+    "path",
+    "line",
+    "column",
+    "kind",
+    "name",
+    "namespace",
+    "container",
+    "source",
+    "suppressed",
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Run from an empty folder so no config file is picked up by accident."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_exit_0_when_clean():
+    code, out, _ = run_cli("check", str(OK), "--select", "native-sidecar-without-startup-probe")
+    assert code == 0 and out == "no findings in 1 file\n"
+
+
+def test_exit_1_and_text_format():
+    code, out, _ = run_cli("check", str(BAD))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(
+        f"{BAD}:16:11: warning native-sidecar-without-startup-probe "
+        "native sidecar 'istio-proxy' has no startupProbe"
+    )
+    assert lines[0].endswith("[Deployment/payments container=istio-proxy]")
+    assert "add startupProbe: {httpGet: {path: /healthz/ready, port: 15021}" in lines[0]
+    assert lines[-1] == "2 findings (2 warnings) in 1 file"
+
+
+def test_fail_on_thresholds():
+    assert run_cli("check", str(BAD), "--fail-on", "error")[0] == 0
+    assert run_cli("check", str(BAD), "--fail-on", "info")[0] == 1
+    assert run_cli("check", str(BAD), "--fail-on", "never")[0] == 0
+
+
+def test_exit_2_for_unparsable_input_even_with_other_findings():
+    code, out, _ = run_cli("check", str(INVALID), str(BAD))
+    assert code == 2 and "invalid-yaml" in out and "native-sidecar-without-startup-probe" in out
+
+
+def test_exit_2_for_a_missing_path():
+    code, findings = lint_json("does-not-exist.yaml")
+    assert code == 2
+    assert [(f["rule"], f["path"], f["message"]) for f in findings] == [
+        ("unreadable-file", "does-not-exist.yaml", "path does not exist")
+    ]
+
+
+def test_json_format_has_exactly_the_contract_keys():
+    code, out, _ = run_cli("check", "--format", "json", str(BAD))
+    document = json.loads(out)
+    assert code == 1 and document["version"] == __version__
+    assert document["summary"] == {
+        "files": 1,
+        "findings": 2,
+        "error": 0,
+        "warning": 2,
+        "info": 0,
+        "suppressed": 0,
+    }
+    first = document["findings"][0]
+    assert list(first) == JSON_KEYS
+    assert first | {"message": None} == {
+        "rule": "native-sidecar-without-startup-probe",
+        "severity": "warning",
+        "message": None,
+        "path": str(BAD),
+        "line": 16,
+        "column": 11,
+        "kind": "Deployment",
+        "name": "payments",
+        "namespace": "shop",
+        "container": "istio-proxy",
+        "source": None,
+        "suppressed": False,
+    }
+
+
+def test_output_file(tmp_path):
+    target = tmp_path / "report.json"
+    code, out, _ = run_cli("check", "--format", "json", "-o", str(target), str(BAD))
+    assert code == 1 and out == ""
+    assert len(json.loads(target.read_text())["findings"]) == 2
+
+
+def test_select_and_ignore():
+    _, findings = lint_json(str(BAD), "--ignore", "native-sidecar-without-startup-probe")
+    assert findings == []
+    code, _, err = run_cli("check", str(BAD), "--select", "no-such-rule")
+    assert code == 2 and "unknown rule 'no-such-rule'" in err
+
+
+def test_kube_version_option_and_bad_value():
+    fixture = ROOT / "tests/rules/native-sidecar-unsupported/bad-1.28-warning.yaml"
+    _, findings = lint_json(
+        str(fixture), "--kube-version", "v1.28.4", "--select", "native-sidecar-unsupported"
+    )
+    assert [f["severity"] for f in findings] == ["warning"]
+    _, findings = lint_json(
+        str(fixture), "--kube-version", "1.26", "--select", "native-sidecar-unsupported"
+    )
+    assert [f["severity"] for f in findings] == ["error"]
+    code, _, err = run_cli("check", str(fixture), "--kube-version", "latest")
+    assert code == 2 and "--kube-version" in err and "Traceback" not in err
+
+
+def test_stdin_with_filename():
+    code, findings = lint_json("-", "--stdin-filename", "k8s/app.yaml", input=BAD.read_bytes())
+    assert code == 1 and {f["path"] for f in findings} == {"k8s/app.yaml"}
+
+
+def test_directory_walk_skips_hidden_and_other_extensions(tmp_path):
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "k8s" / "app.yml").write_bytes(BAD.read_bytes())
+    (tmp_path / ".git" / "app.yaml").write_bytes(BAD.read_bytes())
+    (tmp_path / "k8s" / "notes.txt").write_bytes(BAD.read_bytes())
+    _, findings = lint_json()
+    assert {f["path"] for f in findings} == {"k8s/app.yml"}
+
+
+def test_chart_templates_are_not_parsed(tmp_path):
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "templates" / "bad.yaml").write_text("kind: Pod\nname: {{ .x }}\n  bad: [\n")
+    code, findings = lint_json(str(tmp_path))
+    assert code == 0 and findings == []
+
+
+def test_config_file_found_upwards(tmp_path, monkeypatch):
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        textwrap.dedent("""\
+        fail_on: error
+        severity:
+          native-sidecar-without-startup-probe: info
+        exclude: [vendor]
+        """)
+    )
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "x.yaml").write_bytes(BAD.read_bytes())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "app.yaml").write_bytes(BAD.read_bytes())
+    monkeypatch.chdir(tmp_path / "sub")
+    code, findings = lint_json(str(tmp_path))
+    assert code == 0
+    assert {f["severity"] for f in findings} == {"info"}
+    assert not [f for f in findings if "vendor" in f["path"]]
+
+
+def test_pyproject_config_disables_rules(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""\
+        [tool.sidecarlint]
+        disable = ["native-sidecar-without-startup-probe"]
+        kube-version = "1.30"
+        """)
+    )
+    code, findings = lint_json(str(BAD))
+    assert code == 0 and findings == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("fail_on: sometimes\n", "fail_on: must be one of"),
+        ("severity: {nope: error}\n", "severity: unknown rule 'nope'"),
+        ("colour: true\n", "colour: unknown setting"),
+        ("kube_version: banana\n", "not a Kubernetes version"),
+        ("params: {invalid-probe: {x: 1}}\n", "params.invalid-probe.x: the rule has no such param"),
+        ("sidecars: {mine: {category: magic, names: [m]}}\n", "sidecars.mine.category"),
+        ("[unclosed\n", "not valid YAML"),
+    ],
+)
+def test_config_errors_are_one_line_and_exit_2(tmp_path, content, message):
+    (tmp_path / ".sidecarlint.yaml").write_text(content)
+    code, out, err = run_cli("check", str(OK))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and ".sidecarlint.yaml" in err
+
+
+USER_RULE = """\
+summary: Containers must set a memory limit
+severity: warning
+params:
+  field: {default: memory, type: string}
+find: >-
+  all_containers(pod)[?resources.limits == null
+                       || !contains(keys(resources.limits), param('field'))]
+message: "container '{name}' has no {field} limit"
+docs:
+  what: x
+  why: y
+  example: "z"
+  use_instead: "z"
+  references: ["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"]
+"""
+
+
+def test_user_rules_directory(tmp_path):
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "memory-limit.yaml").write_text(USER_RULE)
+    _, findings = lint_json(str(OK), "--rules-dir", str(rules), "--select", "memory-limit")
+    assert next((f["container"], f["message"]) for f in findings) == (
+        "setup",
+        "container 'setup' has no memory limit",
+    )
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        "rule_dirs: [my-rules]\nparams: {memory-limit: {field: cpu}}\n"
+    )
+    _, findings = lint_json(str(OK), "--select", "memory-limit")
+    assert findings[0]["message"] == "container 'setup' has no cpu limit"
+    _code, out, _ = run_cli("rules")
+    assert "memory-limit" in out
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        ("severity: warning", "severity: loud", "severity: must be one of"),
+        ("find: ", "fnd: ", "fnd: unknown key"),
+        ("all_containers(pod)", "every_container(pod)", "find: unknown function every_container()"),
+        ("param('field')", "param('nope')", "param() must name a declared param"),
+        ("[?resources", "[?resources ==", "find: invalid JMESPath"),
+        ("default: memory", "default: 3", "params.field.default: must be of type string"),
+    ],
+)
+def test_user_rule_errors_name_file_and_key(tmp_path, replace, by, message):
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "memory-limit.yaml").write_text(USER_RULE.replace(replace, by))
+    code, out, err = run_cli("check", str(OK), "--rules-dir", str(rules))
+    assert code == 2 and out == ""
+    assert "memory-limit.yaml" in err and message in err and "Traceback" not in err
+
+
+def test_explain_unknown_rule_suggests():
+    code, _, err = run_cli("explain", "native-sidecar-without-startup")
+    assert code == 2 and "did you mean native-sidecar-without-startup-probe" in err
+
+
+def test_colour_only_when_asked():
+    finding = Finding("invalid-yaml", "error", "m", "a.yaml", 1, 2)
+    assert format_finding(finding) == "a.yaml:1:2: error invalid-yaml m"
+    assert "\033[31merror\033[0m" in format_finding(finding, color=True)
+
+
+def test_python_dash_m_and_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "sidecarlint", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == f"sidecarlint, version {__version__}"

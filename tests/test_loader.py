@@ -1,0 +1,171 @@
+"""The loader: plain values, positions, Helm sources, and bad input that never raises."""
+
+from __future__ import annotations
+
+from sidecarlint.loader import MAX_DEPTH, load_bytes, load_text, read_file
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  initContainers:
+    - name: proxy
+      image: envoyproxy/envoy:v1.31.0
+      restartPolicy: Always
+  containers:
+    - name: web
+      image: nginx:1.27
+"""
+
+
+def _pod(loaded):
+    return loaded.documents[0].data["spec"]
+
+
+def test_plain_dicts_and_lists_with_positions():
+    loaded = load_text("pod.yaml", POD)
+    spec = _pod(loaded)
+    assert type(spec) is dict and type(spec["containers"]) is list
+    proxy = spec["initContainers"][0]
+    assert loaded.positions.of(proxy) == (7, 7)  # inside the container's block
+    assert loaded.positions.of_key(proxy, "restartPolicy") == (9, 7)
+    assert loaded.positions.of(spec) == (6, 3)
+    assert loaded.problems == []
+
+
+def test_crlf_and_bom_give_the_same_values_and_lines():
+    plain = load_text("a.yaml", POD)
+    other = load_bytes("b.yaml", b"\xef\xbb\xbf" + POD.replace("\n", "\r\n").encode())
+    assert other.problems == []
+    assert other.documents[0].data == plain.documents[0].data
+    proxy = _pod(other)["initContainers"][0]
+    assert other.positions.of_key(proxy, "restartPolicy") == (9, 7)
+
+
+def test_utf16_with_bom_is_read():
+    loaded = load_bytes("u16.yaml", POD.encode("utf-16"))
+    assert loaded.problems == [] and _pod(loaded)["containers"][0]["name"] == "web"
+
+
+def test_anchors_aliases_and_merge_keys():
+    text = """\
+base: &base {image: nginx, name: a, env: [1]}
+list:
+  - *base
+  - <<: *base
+    name: b
+  - <<: [{x: 1, name: first}, {x: 2, y: 2}]
+"""
+    data = load_text("m.yaml", text).documents[0].data
+    assert data["list"][0] is data["base"]  # aliases are shared, never copied
+    assert data["list"][1] == {"image": "nginx", "name": "b", "env": [1]}
+    # the earlier mapping in a merge list wins, as the YAML spec and kubectl say
+    assert data["list"][2] == {"x": 1, "name": "first", "y": 2}
+
+
+def test_yaml_1_1_scalars_like_pyyaml():
+    data = load_text("s.yaml", "a: 010\nb: 0x1F\nc: yes\nd: ~\ne: 1.5\nf: '30'\ng: 1_000\n")
+    doc = data.documents[0].data
+    assert doc == {"a": 8, "b": 31, "c": True, "d": None, "e": 1.5, "f": "30", "g": 1000}
+
+
+def test_multi_document_stream_with_helm_sources():
+    text = """\
+---
+# Source: chart/templates/a.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+---
+# Source: chart/templates/b.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+"""
+    docs = load_text("out.yaml", text).documents
+    assert [d.source for d in docs] == [
+        "chart/templates/a.yaml",
+        "chart/templates/b.yaml",
+        "chart/templates/b.yaml",
+    ]
+    assert [d.line for d in docs] == [3, 8, 12]
+
+
+def test_syntax_error_keeps_earlier_documents_and_recovers_after_next_separator():
+    text = "a: 1\n---\nb: [\n---\nc: 3\n"
+    loaded = load_text("x.yaml", text)
+    assert [d.data for d in loaded.documents] == [{"a": 1}, {"c": 3}]
+    [problem] = loaded.problems
+    assert problem.rule == "invalid-yaml" and problem.line == 4
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    # libyaml's own composer overflows the C stack on this; the event builder does not.
+    loaded = load_text("deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000)
+    assert [p.rule for p in loaded.problems] == ["invalid-yaml"]
+    assert "nesting" in loaded.problems[0].message
+    block = "a:\n" + "".join(" " * i + "- \n" for i in range(1, 1500))
+    assert [p.rule for p in load_text("deep2.yaml", block).problems] == ["invalid-yaml"]
+    # below libyaml's own limit, ours still bounds what later code walks
+    flow = "a: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5)
+    nested = load_text("deep3.yaml", flow)
+    assert [p.rule for p in nested.problems] == ["invalid-yaml"]
+
+
+def test_recursive_alias_terminates():
+    loaded = load_text("r.yaml", "a: &x\n  b: *x\n")
+    assert loaded.documents[0].data == {"a": {"b": None}}
+    assert "refers to a node that contains it" in loaded.problems[0].message
+
+
+def test_alias_bomb_stays_shared():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    data = load_text("bomb.yaml", "\n".join(lines) + "\n").documents[0].data
+    assert data["a9"][0] is data["a8"] and data["a8"][0] is data["a7"]
+
+
+def test_binary_and_undecodable_input():
+    nul = load_bytes("n.yaml", b"a: 1\nb: \x00\n")
+    assert nul.documents == [] and nul.problems[0].line == 2
+    assert "NUL byte" in nul.problems[0].message
+    latin = load_bytes("l.yaml", "a: caf\xe9\n".encode("latin-1"))
+    assert "not UTF-8" in latin.problems[0].message and latin.problems[0].line == 1
+
+
+def test_duplicate_keys_are_reported_and_last_value_kept():
+    loaded = load_text("d.yaml", "a: 1\nb: 2\na: 3\n")
+    assert loaded.documents[0].data == {"a": 3, "b": 2}
+    [problem] = loaded.problems
+    assert problem.rule == "duplicate-key" and problem.line == 3
+
+
+def test_unhashable_key_is_an_error():
+    loaded = load_text("k.yaml", "? [a, b]\n: 1\n")
+    assert loaded.problems[0].rule == "invalid-yaml"
+
+
+def test_template_error_is_unrendered_template_and_skips_the_file():
+    loaded = load_text("t.yaml", "kind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n")
+    assert [p.rule for p in loaded.problems] == ["unrendered-template"]
+    assert loaded.documents == []
+
+
+def test_unreadable_paths(tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    loaded = read_file(str(loop))
+    assert loaded.problems[0].rule == "unreadable-file"
+    assert "symbolic link loop" in loaded.problems[0].message
+    assert read_file(str(tmp_path / "missing.yaml")).problems[0].rule == "unreadable-file"
+    big = tmp_path / "big.yaml"
+    big.write_text("a: 1\n" * 100)
+    assert "larger than" in read_file(str(big), max_bytes=50).problems[0].message
