@@ -6,13 +6,20 @@ engine, suppressions and reporters treat its hits exactly like those of a `find:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
+from sidecarlint import shutdown
 from sidecarlint.catalog import Catalog
 from sidecarlint.rules import Hit
+from sidecarlint.shutdown import Estimate, Member, seconds_text
 from sidecarlint.workloads import Workload, containers, grace_period, is_native_sidecar
+
+NETWORK_CATEGORIES = {"mesh-proxy", "proxy", "database-proxy"}
 
 
 @dataclass
@@ -136,9 +143,144 @@ def native_sidecar_unsupported(workload: Workload, env: Env) -> Iterator[Hit]:
             )
 
 
+# ---------------------------------------------------------------------------------------
+# Shutdown (semantics.md §5): the containers as members of the termination model
+
+
+def _annotations(workload: Workload) -> dict:
+    annotations = workload.pod_metadata.get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _istio_proxy_config(annotations: dict) -> dict | None:
+    raw = annotations.get("proxy.istio.io/config")
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _member(container: dict, workload: Workload, env: Env) -> Member:
+    annotations = _annotations(workload)
+    name = _name(container)
+    sidecar = env.catalog.match(container)
+    if sidecar is not None:
+        stop = shutdown.sidecar_stop_seconds(
+            container, sidecar.stop, annotations, _istio_proxy_config(annotations)
+        )
+    else:
+        declared = shutdown.declared_stop_seconds(annotations, name)
+        app_default = env.params.get("app_stop_seconds") or 0
+        if declared is not None:
+            stop = declared
+        elif app_default > 0:
+            stop = Estimate(float(app_default), True, [f"stop {app_default:g}s (app_stop_seconds)"])
+        else:
+            stop = Estimate(0.0, False)
+    return Member(name, shutdown.prestop_seconds(container), stop)
+
+
+def _natives_apply(env: Env) -> bool:
+    """Ordered termination of native sidecars exists from Kubernetes 1.29."""
+    return env.kube >= (1, 29)
+
+
+def grace_period_too_short(workload: Workload, env: Env) -> Iterator[Hit]:
+    pod = workload.pod
+    grace = grace_period(pod)
+    if grace is None or grace <= 0:
+        return
+    mains = [_member(c, workload, env) for c in containers(pod, "containers")]
+    natives = [
+        _member(c, workload, env) for c in containers(pod, "initContainers") if is_native_sidecar(c)
+    ]
+    if natives and _natives_apply(env):
+        budget = shutdown.native_budget(mains, natives)
+    else:
+        budget = shutdown.parallel_budget(mains + natives)
+    if budget.need <= grace:
+        return
+    margin = env.params.get("margin_seconds", 5)
+    suggest = math.ceil(budget.need) + margin
+    default = "" if "terminationGracePeriodSeconds" in pod else " (the default)"
+    bound = "" if budget.exact else "at least "
+    yield Hit(
+        pod,
+        f"needs {bound}{seconds_text(budget.need)}: {', '.join(budget.steps)}; "
+        f"terminationGracePeriodSeconds is {grace}s{default}: containers still stopping are "
+        f"killed; set terminationGracePeriodSeconds to {suggest} or more",
+        "terminationGracePeriodSeconds",
+    )
+
+
+def proxy_exits_before_app(workload: Workload, env: Env) -> Iterator[Hit]:
+    """A proxy that stops in parallel with the app and is gone before the app is done."""
+    pod = workload.pod
+    candidates = list(containers(pod, "containers"))
+    if not _natives_apply(env):
+        candidates += [c for c in containers(pod, "initContainers") if is_native_sidecar(c)]
+    proxies = []
+    apps = []
+    for container in candidates:
+        sidecar = env.catalog.match(container)
+        if sidecar is None:
+            apps.append(container)
+        elif sidecar.category in NETWORK_CATEGORIES:
+            proxies.append((container, sidecar))
+    if not apps:
+        return
+    app_members = [_member(c, workload, env) for c in apps]
+    slowest = max(app_members, key=lambda m: m.total.seconds)
+    for container, sidecar in proxies:
+        proxy = _member(container, workload, env)
+        if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
+            continue
+        parts = ", ".join(proxy.total.parts) or "at once"
+        app_parts = ", ".join(slowest.total.parts)
+        fix = (
+            "move it to initContainers with restartPolicy: Always (a native sidecar stops "
+            "after the app)"
+            if _natives_apply(env)
+            else "make its drain at least as long as the app's shutdown"
+        )
+        yield Hit(
+            container,
+            f"{sidecar.title} '{proxy.name}' is gone {seconds_text(proxy.total.seconds)} after "
+            f"the pod starts terminating [{parts}] but '{slowest.name}' needs "
+            f"{seconds_text(slowest.total.seconds)} [{app_parts}]: the app loses its "
+            f"{sidecar.category.replace('-', ' ')} while "
+            f"still shutting down; {fix}, or raise the proxy's drain to "
+            f"{seconds_text(slowest.total.seconds)}",
+        )
+
+
+def sidecar_prestop_stops_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
+    if not _natives_apply(env):
+        return
+    for container in containers(workload.pod, "initContainers"):
+        if not is_native_sidecar(container):
+            continue
+        action = shutdown.stops_itself(container)
+        if action:
+            yield Hit(
+                container,
+                f"the preStop hook of native sidecar '{_name(container)}' stops it "
+                f"({action}) as soon as the pod starts terminating, while the app is still "
+                "shutting down and may need it; native sidecars get SIGTERM only after the app "
+                "has exited, so remove the hook (or make it only start a drain)",
+                "lifecycle.preStop",
+            )
+
+
 CHECKS: dict[str, Callable[[Workload, Env], Iterator[Hit]]] = {
     "init_container_before_sidecar": init_container_before_sidecar,
     "invalid_probe": invalid_probe,
     "prestop_sleep_exceeds_grace": prestop_sleep_exceeds_grace,
     "native_sidecar_unsupported": native_sidecar_unsupported,
+    "grace_period_too_short": grace_period_too_short,
+    "proxy_exits_before_app": proxy_exits_before_app,
+    "sidecar_prestop_stops_sidecar": sidecar_prestop_stops_sidecar,
 }

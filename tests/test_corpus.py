@@ -64,3 +64,27 @@ def test_helm_rendered_output_records_the_template(corpus):
 def test_configmap_holding_injection_templates_is_not_a_pod(corpus):
     _, findings = lint_json(str(corpus / "helm" / "istiod.yaml"), "--fail-on", "never")
     assert not [f for f in findings if f["kind"] == "ConfigMap"]
+
+
+SHUTDOWN = "grace-period-too-short,proxy-exits-before-app,sidecar-prestop-stops-sidecar"
+
+
+def test_injected_native_proxies_fit_their_budgets(corpus):
+    plain = corpus / "plain"
+    files = [
+        *plain.glob("istio__istio/*.injected"),
+        *plain.glob("linkerd__linkerd2/*.yml"),
+        *(corpus / "semantics").rglob("*.injected"),
+        corpus / "helm" / "linkerd-control-plane.yaml",
+    ]
+    _, findings = lint_json(*map(str, files), "--select", SHUTDOWN, "--fail-on", "never")
+    assert findings == []
+
+
+def test_cloud_sql_native_sidecar_that_shuts_itself_down(corpus):
+    path = corpus / "semantics/cloud-sql-proxy/proxy_with_http_health_check.yaml"
+    _, findings = lint_json(str(path), "--select", SHUTDOWN)
+    assert [(f["rule"], f["line"], f["container"]) for f in findings] == [
+        ("sidecar-prestop-stops-sidecar", 119, "cloud-sql-proxy")
+    ]
+    assert "cloud-sql-proxy shutdown" in findings[0]["message"]
