@@ -30,6 +30,18 @@ ENTRY_KEYS = {
     "probe_note",
     "quit",
     "stop",
+    "inject",
+}
+INJECT_KEYS = {
+    "mesh",
+    "enable",
+    "namespace",
+    "disable",
+    "native",
+    "legacy",
+    "native_fix",
+    "disable_fix",
+    "quit_fix",
 }
 
 
@@ -49,6 +61,7 @@ class Sidecar:
     probe_note: str | None = None
     quit: list[str] = field(default_factory=list)
     stop: dict = field(default_factory=dict)
+    inject: dict | None = None
 
     @property
     def provides_access(self) -> bool:
@@ -97,6 +110,9 @@ class Catalog:
                     return sidecar
         return None
 
+    def injectors(self) -> list[Sidecar]:
+        return [s for s in self.sidecars if s.inject]
+
     def is_mesh_init(self, container: dict) -> bool:
         name = container.get("name")
         if not isinstance(name, str):
@@ -127,6 +143,21 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
     seconds = stop.get("seconds", 0)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         raise CatalogError(f"{where}: sidecars.{sidecar_id}.stop.seconds: must be a number >= 0")
+    inject = raw.get("inject")
+    if inject is not None:
+        if not isinstance(inject, dict) or not isinstance(inject.get("mesh"), str):
+            raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject: needs a mesh: name")
+        for key in inject:
+            if key not in INJECT_KEYS:
+                raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.{key}: unknown key")
+        for key in ("enable", "namespace", "disable", "native", "legacy"):
+            signals = inject.get(key, [])
+            if not isinstance(signals, list) or not all(
+                isinstance(x, dict) and isinstance(x.get("key"), str) for x in signals
+            ):
+                raise CatalogError(
+                    f"{where}: sidecars.{sidecar_id}.inject.{key}: must be a list of {{key, value}}"
+                )
     probe = raw.get("startup_probe")
     if probe is not None and not isinstance(probe, dict):
         raise CatalogError(f"{where}: sidecars.{sidecar_id}.startup_probe: must be a mapping")
@@ -141,6 +172,7 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         probe_note=raw.get("probe_note"),
         quit=list(raw.get("quit", [])),
         stop=dict(stop),
+        inject=inject,
     )
 
 

@@ -7,6 +7,7 @@ engine, suppressions and reporters treat its hits exactly like those of a `find:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -275,6 +276,207 @@ def sidecar_prestop_stops_sidecar(workload: Workload, env: Env) -> Iterator[Hit]
             )
 
 
+# ---------------------------------------------------------------------------------------
+# Run-to-completion pods
+
+
+def _command_text(items: list[dict]) -> str:
+    words: list[str] = []
+    for container in items:
+        for key in ("command", "args"):
+            value = container.get(key)
+            if isinstance(value, list):
+                words.extend(str(w) for w in value)
+    return " ".join(words)
+
+
+def _fix_native(sidecar, env: Env, name: str) -> str:
+    hint = sidecar.probe_hint() if sidecar else ""
+    return (
+        f"move '{name}' to initContainers with restartPolicy: Always"
+        + (f" ({hint})" if hint else "")
+        + "; a native sidecar is stopped once the job's containers finish"
+    )
+
+
+_NEVER_EXITS = re.compile(
+    r"\btail\s+(?:-\w*\s+)*-\w*[fF]|\bsleep\s+infinity\b|\bwhile\s+(?:true|:)\s*;?\s*do\b"
+)
+
+
+def _never_exits(container: dict) -> str | None:
+    """A command that visibly runs forever (`tail -F`, `sleep infinity`, `while true`)."""
+    match = _NEVER_EXITS.search(_command_text([container]))
+    return match.group(0) if match else None
+
+
+def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
+    if not workload.runs_to_completion:
+        return
+    regular = containers(workload.pod, "containers")
+    matched = [(c, env.catalog.match(c)) for c in regular]
+    helpers = {
+        id(c): reason
+        for c, s in matched
+        if s is None and len(regular) > 1 and (reason := _never_exits(c))
+    }
+    apps = [
+        c
+        for c, s in matched
+        if s is None and c.get("restartPolicy") != "Always" and id(c) not in helpers
+    ]
+    if not apps:
+        return
+    app_text = _command_text(apps)
+    for container, sidecar in matched:
+        name = _name(container)
+        if sidecar is None and id(container) in helpers:
+            yield Hit(
+                container,
+                f"container '{name}' runs '{helpers[id(container)]}', which never exits: as a "
+                f"helper in containers of a {workload.kind} it keeps the pod from completing; "
+                + (
+                    _fix_native(None, env, name)
+                    if _natives_apply(env)
+                    else "have the main container stop it when done"
+                ),
+            )
+            continue
+        if sidecar is None:
+            if container.get("restartPolicy") != "Always":
+                continue
+            fix = (
+                _fix_native(None, env, name)
+                if _natives_apply(env)
+                else "on Kubernetes older than 1.29 have the main container stop it when done"
+            )
+            yield Hit(
+                container,
+                f"container '{name}' has restartPolicy: Always in a {workload.kind}: that does "
+                "not make it a sidecar (only init containers with restartPolicy: Always are), "
+                f"it is restarted whenever it exits and the pod never completes; {fix}",
+                "restartPolicy",
+            )
+            continue
+        seen = [q for q in sidecar.quit if q in app_text]
+        quit_hint = ""
+        if sidecar.quit:
+            quit_hint = f"; or have the job stop it ({', '.join(sidecar.quit)})"
+        if _natives_apply(env):
+            fix = _fix_native(sidecar, env, name) + quit_hint
+        else:
+            fix = (
+                "native sidecars need Kubernetes 1.29+; have the job stop it when it finishes "
+                f"({', '.join(sidecar.quit) or 'kill it from the main container'})"
+            )
+        if seen:
+            yield Hit(
+                container,
+                f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the job "
+                f"stops it itself (saw {seen[0]!r}), which works only if every exit path of "
+                f"the job calls it; {_fix_native(sidecar, env, name)}"
+                if _natives_apply(env)
+                else f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the "
+                f"job stops it itself (saw {seen[0]!r}), which works only if every exit path "
+                "calls it",
+                None,
+                "warning",
+            )
+        else:
+            yield Hit(
+                container,
+                f"{sidecar.title} '{name}' runs in containers of a {workload.kind}: it keeps "
+                "running after the job's work is done, so the pod never completes and the "
+                f"job never finishes; {fix}",
+            )
+
+
+def _signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
+    """The first signal found in the given label/annotation maps: (map, key, 'key=value')."""
+    for signal in signals:
+        key = signal["key"]
+        wanted = signal.get("value")
+        for mapping in maps:
+            if isinstance(mapping, dict) and key in mapping:
+                value = mapping[key]
+                text = str(value).lower() if isinstance(value, bool) else str(value)
+                if wanted is None or text == str(wanted):
+                    return mapping, key, f"{key}: {text}"
+    return None
+
+
+def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
+    if not workload.runs_to_completion:
+        return
+    pod = workload.pod
+    labels = workload.pod_metadata.get("labels")
+    annotations = workload.pod_metadata.get("annotations")
+    present = set()
+    for key in ("initContainers", "containers"):
+        for container in containers(pod, key):
+            sidecar = env.catalog.match(container)
+            if sidecar is not None:
+                present.add(sidecar.id)
+    namespace = workload.namespace or "default"
+    for sidecar in env.catalog.injectors():
+        inject = sidecar.inject or {}
+        mesh = inject["mesh"]
+        if sidecar.id in present:
+            continue  # already in the manifest: job-legacy-sidecar speaks for it
+        if mesh == "istio" and pod.get("hostNetwork") is True:
+            continue  # Istio never injects into host-network pods
+        if _signal(inject.get("disable", []), labels, annotations):
+            continue
+        if _signal(inject.get("native", []), labels, annotations):
+            continue
+        requires: list[tuple] = []
+        found = _signal(inject.get("enable", []), labels, annotations)
+        if found:
+            node, key, why = found
+        elif inject.get("namespace"):
+            requires.append(("namespace", sidecar.id, namespace))
+            node, key, why = workload.pod_metadata or pod, None, f"namespace '{namespace}'"
+        else:
+            continue
+        if not _signal(inject.get("legacy", []), labels, annotations):
+            requires.append(("legacy", mesh))
+        fixes = []
+        if _natives_apply(env) and inject.get("native_fix"):
+            fixes.append(inject["native_fix"])
+        fixes += [inject[k] for k in ("disable_fix", "quit_fix") if inject.get(k)]
+        yield Hit(
+            node,
+            f"{sidecar.title} will be injected into this {workload.kind} as a legacy sidecar "
+            f"({why}); it keeps running after the job's containers finish, so the pod never "
+            f"completes; {'; or '.join(fixes)}",
+            key,
+            None,
+            tuple(requires),
+        )
+
+
+def sidecar_not_native(workload: Workload, env: Env) -> Iterator[Hit]:
+    if workload.runs_to_completion or not _natives_apply(env):
+        return
+    matched = [(c, env.catalog.match(c)) for c in containers(workload.pod, "containers")]
+    if not any(s is None for _, s in matched):
+        return  # the sidecar is the workload itself (a gateway, an agent DaemonSet)
+    for container, sidecar in matched:
+        if sidecar is None:
+            continue
+        name = _name(container)
+        native_fix = (sidecar.inject or {}).get("native_fix")
+        injected = f"; if {sidecar.title} is injected, {native_fix}" if native_fix else ""
+        hint = sidecar.probe_hint()
+        yield Hit(
+            container,
+            f"{sidecar.title} '{name}' runs as a legacy sidecar in containers: move it to "
+            "initContainers with restartPolicy: Always"
+            + (f" ({hint})" if hint else "")
+            + f", so it starts before and stops after the app{injected}",
+        )
+
+
 CHECKS: dict[str, Callable[[Workload, Env], Iterator[Hit]]] = {
     "init_container_before_sidecar": init_container_before_sidecar,
     "invalid_probe": invalid_probe,
@@ -283,4 +485,7 @@ CHECKS: dict[str, Callable[[Workload, Env], Iterator[Hit]]] = {
     "grace_period_too_short": grace_period_too_short,
     "proxy_exits_before_app": proxy_exits_before_app,
     "sidecar_prestop_stops_sidecar": sidecar_prestop_stops_sidecar,
+    "job_legacy_sidecar": job_legacy_sidecar,
+    "job_injected_legacy_sidecar": job_injected_legacy_sidecar,
+    "sidecar_not_native": sidecar_not_native,
 }

@@ -138,11 +138,15 @@ def check(
         _fail(str(exc))
         return
     from sidecarlint.discover import STDIN, discover
-    from sidecarlint.engine import Settings, lint_file
+    from sidecarlint.engine import Settings, lint_file, settle
     from sidecarlint.findings import Finding, at_or_above
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes, read_file
 
     settings = Settings(bound, _kube, _catalog)
+    settings.namespaces.update(config.mesh.get("namespaces", {}))
+    for mesh, options in config.mesh.items():
+        if mesh != "namespaces" and "native" in options:
+            settings.native[mesh] = options["native"]
     found = discover(list(paths) or ["."], config.exclude)
     findings: list[Finding] = []
     for path, message in found.problems:
@@ -158,6 +162,7 @@ def check(
             loaded = read_file(path, max_bytes)
         findings.extend(lint_file(loaded, display, settings))
         del loaded
+    findings = settle(findings, settings)
     findings.sort(key=Finding.sort_key)
 
     from sidecarlint.report import Run

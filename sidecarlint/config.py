@@ -165,11 +165,38 @@ def load_config(path: str) -> Config:
             config.sidecars = parse_entries(data["sidecars"], path)
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
-    mesh = data.get("mesh") or {}
+    config.mesh = _mesh(path, data.get("mesh") or {})
+    return config
+
+
+MESHES = ("istio", "linkerd", "vault", "dapr", "consul", "kuma", "appmesh", "opentelemetry")
+
+
+def _mesh(path: str, mesh: object) -> dict:
+    """mesh: {istio: {native: true}, namespaces: {payments: {istio-injection: enabled}}}"""
     if not isinstance(mesh, dict):
         raise ConfigError(f"{path}: mesh: must be a mapping")
-    config.mesh = mesh
-    return config
+    for key, value in mesh.items():
+        if key == "namespaces":
+            if not isinstance(value, dict) or not all(
+                isinstance(v, dict) and all(isinstance(x, (str, bool)) for x in v.values())
+                for v in value.values()
+            ):
+                raise ConfigError(
+                    f"{path}: mesh.namespaces: must map namespace names to their labels "
+                    "and annotations (for example payments: {{istio-injection: enabled}})"
+                )
+        elif key in MESHES:
+            if not isinstance(value, dict) or set(value) - {"native"}:
+                raise ConfigError(f"{path}: mesh.{key}: must be {{native: true|false}}")
+            if not isinstance(value.get("native", False), bool):
+                raise ConfigError(f"{path}: mesh.{key}.native: must be true or false")
+        else:
+            raise ConfigError(
+                f"{path}: mesh.{key}: unknown mesh (expected one of {', '.join(MESHES)}, "
+                "namespaces)"
+            )
+    return {str(k): v for k, v in mesh.items()}
 
 
 def validate_against_rules(config: Config, rules: list) -> None:

@@ -24,7 +24,10 @@ class Settings:
     kube: tuple[int, int]
     catalog: Catalog
     envs: dict[str, Env] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Facts about the whole run, from config and from the objects read so far: namespace
+    # labels and annotations, and which meshes inject native sidecars.
+    namespaces: dict[str, dict] = field(default_factory=dict)
+    native: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.enabled = {b.id for b in self.rules}
@@ -84,7 +87,10 @@ def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple
         target: object = hit.node
         parent: object = None
         key: object = None
-        for part in hit.key.split("."):
+        parts = (
+            [hit.key] if isinstance(hit.node, dict) and hit.key in hit.node else hit.key.split(".")
+        )
+        for part in parts:
             if isinstance(target, dict) and part in target:
                 parent, key, target = target, part, target[part]
             else:
@@ -109,10 +115,83 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def collect_facts(data: object, settings: Settings) -> None:
+    """Remember what other objects in the run say: Namespaces (their injection labels) and
+    a mesh installation with native sidecars switched on (istiod, IstioOperator, values)."""
+    if not isinstance(data, dict):
+        return
+    kind = data.get("kind")
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    if kind == "Namespace" and isinstance(metadata.get("name"), str):
+        merged: dict = {}
+        for key in ("labels", "annotations"):
+            if isinstance(metadata.get(key), dict):
+                merged.update(metadata[key])
+        settings.namespaces.setdefault(metadata["name"], {}).update(merged)
+        return
+    value = None
+    if kind == "IstioOperator":
+        value = _dig(data, "spec", "values", "pilot", "env", "ENABLE_NATIVE_SIDECARS")
+        for item in _dig(data, "spec", "components", "pilot", "k8s", "env") or ():
+            if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
+                value = item.get("value")
+    elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
+        for container in _dig(data, "spec", "template", "spec", "containers") or ():
+            for item in (container.get("env") if isinstance(container, dict) else None) or ():
+                if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
+                    value = item.get("value")
+    elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
+        value = _dig(data, "pilot", "env", "ENABLE_NATIVE_SIDECARS")
+    if value is not None and "istio" not in settings.native:
+        settings.native["istio"] = str(value).lower() == "true"
+
+
+def _dig(node: object, *path: str) -> Any:
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
+    """Keep the findings whose run-wide conditions hold, now that every file was read."""
+    by_id = {s.id: s for s in settings.catalog.sidecars}
+    kept = []
+    for finding in findings:
+        holds = True
+        for condition in finding.requires:
+            if condition[0] == "legacy":
+                holds = not settings.native.get(condition[1], False)
+            elif condition[0] == "namespace":
+                sidecar = by_id.get(condition[1])
+                labels = settings.namespaces.get(condition[2], {})
+                inject = (sidecar.inject or {}) if sidecar else {}
+                holds = _any_signal(inject.get("namespace", []), labels) and not _any_signal(
+                    inject.get("disable", []), labels
+                )
+            if not holds:
+                break
+        if holds:
+            kept.append(finding)
+    return kept
+
+
+def _any_signal(signals: list[dict], labels: dict) -> bool:
+    for signal in signals:
+        if signal["key"] in labels:
+            value = labels[signal["key"]]
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if signal.get("value") is None or text == str(signal["value"]):
+                return True
+    return False
+
+
 def lint_document(
     document: Document, positions: Positions, path: str, settings: Settings
 ) -> list[Finding]:
     findings: list[Finding] = []
+    collect_facts(document.data, settings)
     for workload in find_workloads(document.data):
         context = workload_context(workload)
         for bound in settings.workload_rules:
@@ -151,6 +230,7 @@ def make_finding(
         namespace=workload.namespace,
         container=_text(container.get("name")) if container else None,
         source=document.source,
+        requires=hit.requires,
     )
 
 

@@ -38,6 +38,7 @@ class Finding:
     # rendered position when `path` was mapped to a Helm template.
     justification: str | None = None
     rendered: tuple[str, int, int] | None = field(default=None, compare=False)
+    requires: tuple = field(default=(), compare=False)
 
     def sort_key(self) -> tuple[str, int, str, int, str]:
         return (self.path, self.line, self.rule, self.column, self.message)

@@ -52,6 +52,9 @@ class Hit(NamedTuple):
     message: str
     key: str | None = None  # report at this key of `node` (a mapping) rather than the node
     severity: str | None = None  # overrides the rule's default for this hit
+    # Conditions on the whole run, settled when every file has been read (for example
+    # "namespace payments has Istio injection enabled"); see engine.settle().
+    requires: tuple = ()
 
 
 @dataclass

@@ -284,3 +284,63 @@ def test_python_dash_m_and_version():
         check=True,
     )
     assert result.stdout.strip() == f"sidecarlint, version {__version__}"
+
+
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: report, namespace: payments}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: report
+          image: example.com/report:1
+"""
+
+
+def test_mesh_namespaces_from_config(tmp_path):
+    (tmp_path / "job.yaml").write_text(JOB)
+    _, findings = lint_json("job.yaml", "--select", "job-injected-legacy-sidecar")
+    assert findings == []
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        "mesh:\n  namespaces:\n    payments: {istio-injection: enabled}\n"
+    )
+    _, findings = lint_json("job.yaml", "--select", "job-injected-legacy-sidecar")
+    assert [f["message"].split(" (")[0] for f in findings] == [
+        "Istio proxy will be injected into this Job as a legacy sidecar"
+    ]
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        "mesh:\n  istio: {native: true}\n  namespaces:\n    payments: {istio-injection: enabled}\n"
+    )
+    _, findings = lint_json("job.yaml", "--select", "job-injected-legacy-sidecar")
+    assert findings == []
+
+
+def test_old_kube_suggests_quit_endpoints_not_native(tmp_path):
+    labelled = JOB.replace(
+        "    spec:\n      restartPolicy",
+        "    metadata:\n      labels: {sidecar.istio.io/inject: 'true'}\n"
+        "    spec:\n      restartPolicy",
+    )
+    (tmp_path / "job.yaml").write_text(labelled)
+    _, findings = lint_json(
+        "job.yaml", "--select", "job-injected-legacy-sidecar", "--kube-version", "1.27"
+    )
+    assert "quitquitquit" in findings[0]["message"]
+    assert "nativeSidecar" not in findings[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("mesh: {istio: {native: yes-please}}\n", "mesh.istio.native: must be true or false"),
+        ("mesh: {osm: {native: true}}\n", "mesh.osm: unknown mesh"),
+        ("mesh: {namespaces: {payments: [a]}}\n", "mesh.namespaces: must map"),
+    ],
+)
+def test_mesh_config_errors(tmp_path, content, message):
+    (tmp_path / ".sidecarlint.yaml").write_text(content)
+    code, _, err = run_cli("check", str(OK))
+    assert code == 2 and message in err

@@ -88,3 +88,55 @@ def test_cloud_sql_native_sidecar_that_shuts_itself_down(corpus):
         ("sidecar-prestop-stops-sidecar", 119, "cloud-sql-proxy")
     ]
     assert "cloud-sql-proxy shutdown" in findings[0]["message"]
+
+
+JOBS = "job-legacy-sidecar,job-injected-legacy-sidecar"
+
+
+def test_jobs_with_legacy_sidecars_are_flagged(corpus):
+    sem = corpus / "semantics"
+    website = corpus / "plain/kubernetes__website"
+    files = {  # cronjob first: "job-old-version..." is a suffix of its name
+        "cronjob-old-version.yaml.injected": ("error", "istio-proxy"),
+        "job-old-version.yaml.injected": ("error", "istio-proxy"),
+        "job-sidecar-legacy.yaml": ("error", "logshipper"),
+        "job_with_shutdown_hook.yaml": ("warning", "cloud-sql-proxy"),
+    }
+    paths = [
+        sem / "istio/job-old-version.yaml.injected",
+        sem / "istio/cronjob-old-version.yaml.injected",
+        website / "content__en__examples__application__job__job-sidecar-legacy.yaml",
+        sem / "cloud-sql-proxy/job_with_shutdown_hook.yaml",
+    ]
+    _, findings = lint_json(*map(str, paths), "--select", JOBS)
+    got = {}
+    for f in findings:
+        name = next(n for n in files if f["path"].endswith(n))
+        got[name] = (f["severity"], f["container"])
+    assert got == files
+    [hook] = [f for f in findings if f["path"].endswith("job_with_shutdown_hook.yaml")]
+    assert "saw '/quitquitquit'" in hook["message"]
+
+
+def test_natively_injected_jobs_are_not_flagged(corpus):
+    plain = corpus / "plain"
+    paths = [
+        plain / "istio__istio/pkg__kube__inject__testdata__inject__job.yaml.injected",
+        plain / "istio__istio/pkg__kube__inject__testdata__inject__cronjob.yaml.injected",
+        corpus / "semantics/linkerd/inject_emojivoto_pod_nativesidecar.golden.yml",
+        corpus / "helm/linkerd-control-plane.yaml",
+    ]
+    _, findings = lint_json(*map(str, paths), "--select", JOBS, "--fail-on", "never")
+    assert findings == []
+
+
+def test_linkerd_cronjob_annotated_for_injection_and_config_silencer(corpus, tmp_path):
+    path = corpus / "semantics/linkerd/inject_emojivoto_cronjob.golden.yml"
+    _, findings = lint_json(str(path), "--select", JOBS)
+    assert [(f["rule"], f["kind"]) for f in findings] == [
+        ("job-injected-legacy-sidecar", "CronJob")
+    ]
+    config = tmp_path / "native.yaml"
+    config.write_text("mesh:\n  linkerd: {native: true}\n")
+    _, findings = lint_json(str(path), "--select", JOBS, "--config", str(config))
+    assert findings == []
