@@ -400,7 +400,8 @@ def parallel_budget(members: list[Member]) -> Budget:
     if not members:
         return Budget(0.0, True, [])
     worst = max(members, key=lambda m: m.total.seconds)
-    return Budget(worst.total.seconds, all(m.total.exact for m in members), [_describe(worst)])
+    steps = [_describe(worst)] if worst.total.seconds else []
+    return Budget(worst.total.seconds, all(m.total.exact for m in members), steps)
 
 
 def native_budget(mains: list[Member], sidecars: list[Member]) -> Budget:

@@ -344,3 +344,39 @@ def test_mesh_config_errors(tmp_path, content, message):
     (tmp_path / ".sidecarlint.yaml").write_text(content)
     code, _, err = run_cli("check", str(OK))
     assert code == 2 and message in err
+
+
+def test_user_sidecar_in_config_feeds_probe_hints_and_the_shutdown_budget(tmp_path):
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        textwrap.dedent("""\
+        sidecars:
+          company-proxy:
+            category: mesh-proxy
+            images: ["registry.example.com/platform/proxy"]
+            startup_probe: {httpGet: {path: /ready, port: 8081}}
+            stop: {seconds: 40}
+        """)
+    )
+    (tmp_path / "pod.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web}
+        spec:
+          initContainers:
+            - name: edge
+              image: registry.example.com/platform/proxy:3.2
+              restartPolicy: Always
+          containers:
+            - name: web
+              image: nginx:1.27
+        """)
+    )
+    _, findings = lint_json(
+        "pod.yaml", "--select", "native-sidecar-without-startup-probe,grace-period-too-short"
+    )
+    by_rule = {f["rule"]: f for f in findings}
+    assert "port: 8081" in by_rule["native-sidecar-without-startup-probe"]["message"]
+    assert by_rule["grace-period-too-short"]["message"].startswith(
+        "needs 40s: edge stop 40s; terminationGracePeriodSeconds is 30s (the default)"
+    )

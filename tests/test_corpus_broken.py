@@ -108,3 +108,15 @@ def test_whole_folder_in_one_run_lints_the_good_files(corpus):
 
 
 assert CORPUS  # the folder is resolved in conftest; tests skip when it is absent
+
+
+def test_bom_crlf_job_keeps_its_legacy_sidecar_finding(corpus):
+    name = "derived-bom-crlf__cloud-sql-proxy__job_with_shutdown_hook.yaml"
+    _, findings = lint_json(str(corpus / "broken" / name), "--select", "job-legacy-sidecar")
+    clean = corpus / "semantics/cloud-sql-proxy/job_with_shutdown_hook.yaml"
+    _, expected = lint_json(str(clean), "--select", "job-legacy-sidecar")
+    assert (
+        [(f["line"], f["severity"], f["container"]) for f in findings]
+        == [(f["line"], f["severity"], f["container"]) for f in expected]
+        == [(65, "warning", "cloud-sql-proxy")]
+    )
