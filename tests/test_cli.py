@@ -378,5 +378,5 @@ def test_user_sidecar_in_config_feeds_probe_hints_and_the_shutdown_budget(tmp_pa
     by_rule = {f["rule"]: f for f in findings}
     assert "port: 8081" in by_rule["native-sidecar-without-startup-probe"]["message"]
     assert by_rule["grace-period-too-short"]["message"].startswith(
-        "needs 40s: edge stop 40s; terminationGracePeriodSeconds is 30s (the default)"
+        "needs at least 40s: edge stop 40s; terminationGracePeriodSeconds is 30s (the default)"
     )
