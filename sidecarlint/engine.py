@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sidecarlint.catalog import Catalog
 from sidecarlint.checks import CHECKS, Env
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import BoundRule, Hit, evaluate_find
-from sidecarlint.workloads import Workload, find_workloads
+from sidecarlint.workloads import Workload, dig, find_workloads
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -131,27 +130,19 @@ def collect_facts(data: object, settings: Settings) -> None:
         return
     value = None
     if kind == "IstioOperator":
-        value = _dig(data, "spec", "values", "pilot", "env", "ENABLE_NATIVE_SIDECARS")
-        for item in _dig(data, "spec", "components", "pilot", "k8s", "env") or ():
+        value = dig(data, "spec", "values", "pilot", "env", "ENABLE_NATIVE_SIDECARS")
+        for item in dig(data, "spec", "components", "pilot", "k8s", "env") or ():
             if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
                 value = item.get("value")
     elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
-        for container in _dig(data, "spec", "template", "spec", "containers") or ():
+        for container in dig(data, "spec", "template", "spec", "containers") or ():
             for item in (container.get("env") if isinstance(container, dict) else None) or ():
                 if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
                     value = item.get("value")
     elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
-        value = _dig(data, "pilot", "env", "ENABLE_NATIVE_SIDECARS")
+        value = dig(data, "pilot", "env", "ENABLE_NATIVE_SIDECARS")
     if value is not None and "istio" not in settings.native:
         settings.native["istio"] = str(value).lower() == "true"
-
-
-def _dig(node: object, *path: str) -> Any:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
 
 
 def settle(findings: list[Finding], settings: Settings) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 # kind → path from the object to the pod template (a dict with metadata and spec)
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
@@ -38,7 +39,8 @@ class Workload:
         return f"{self.kind}/{self.name or '?'}"
 
 
-def _get(node: object, *path: str) -> object:
+def dig(node: object, *path: str) -> Any:
+    """node[path[0]][path[1]]..., or None where a step is missing or not a mapping."""
     for key in path:
         if not isinstance(node, dict):
             return None
@@ -87,7 +89,7 @@ def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
     if kind == "Pod":
         spec = data.get("spec")
         if _is_pod_spec(spec):
-            policy = _get(spec, "restartPolicy")
+            policy = dig(spec, "restartPolicy")
             yield Workload(
                 data, kind, name, namespace, spec, metadata, policy in ("Never", "OnFailure")
             )
@@ -95,8 +97,8 @@ def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
     if kind in NOT_WORKLOADS and api_version in ("v1", "apiextensions.k8s.io/v1"):
         return
     path = TEMPLATE_PATHS.get(kind, ("spec", "template"))
-    template = _get(data, *path)
-    spec = _get(template, "spec")
+    template = dig(data, *path)
+    spec = dig(template, "spec")
     if _is_pod_spec(spec):
         assert isinstance(spec, dict)
         yield Workload(
@@ -105,7 +107,7 @@ def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
             name,
             namespace,
             spec,
-            _dict(_get(template, "metadata")),
+            _dict(dig(template, "metadata")),
             kind in JOB_KINDS,
         )
     if kind == "AnalysisTemplate" or kind == "ClusterAnalysisTemplate":
@@ -114,20 +116,20 @@ def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
 
 def _analysis_jobs(data: dict, name: str | None, namespace: str | None) -> Iterator[Workload]:
     """Argo Rollouts analysis metrics that run a Job: spec.metrics[].provider.job."""
-    for metric in _get(data, "spec", "metrics") or ():
-        job = _get(metric, "provider", "job")
-        template = _get(job, "spec", "template")
-        spec = _get(template, "spec")
+    for metric in dig(data, "spec", "metrics") or ():
+        job = dig(metric, "provider", "job")
+        template = dig(job, "spec", "template")
+        spec = dig(template, "spec")
         if _is_pod_spec(spec):
             assert isinstance(spec, dict)
-            label = _str(_get(metric, "name")) or "?"
+            label = _str(dig(metric, "name")) or "?"
             yield Workload(
                 data,
                 data["kind"],
                 f"{name or '?'}/{label}",
                 namespace,
                 spec,
-                _dict(_get(template, "metadata")),
+                _dict(dig(template, "metadata")),
                 True,
             )
 
