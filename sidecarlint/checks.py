@@ -391,7 +391,7 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             )
 
 
-def _signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
+def signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
     """The first signal found in the given label/annotation maps: (map, key, 'key=value')."""
     for signal in signals:
         key = signal["key"]
@@ -425,12 +425,12 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             continue  # already in the manifest: job-legacy-sidecar speaks for it
         if mesh == "istio" and pod.get("hostNetwork") is True:
             continue  # Istio never injects into host-network pods
-        if _signal(inject.get("disable", []), labels, annotations):
+        if signal(inject.get("disable", []), labels, annotations):
             continue
-        if _signal(inject.get("native", []), labels, annotations):
+        if signal(inject.get("native", []), labels, annotations):
             continue
         requires: list[tuple] = []
-        found = _signal(inject.get("enable", []), labels, annotations)
+        found = signal(inject.get("enable", []), labels, annotations)
         if found:
             node, key, why = found
         elif inject.get("namespace"):
@@ -438,7 +438,7 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             node, key, why = workload.pod_metadata or pod, None, f"namespace '{namespace}'"
         else:
             continue
-        if not _signal(inject.get("legacy", []), labels, annotations):
+        if not signal(inject.get("legacy", []), labels, annotations):
             requires.append(("legacy", mesh))
         fixes = []
         if _natives_apply(env) and inject.get("native_fix"):

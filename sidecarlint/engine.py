@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sidecarlint.catalog import Catalog
-from sidecarlint.checks import CHECKS, Env
+from sidecarlint.checks import CHECKS, Env, signal
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import BoundRule, Hit, evaluate_find
@@ -158,7 +158,7 @@ def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
                 sidecar = by_id.get(condition[1])
                 labels = settings.namespaces.get(condition[2], {})
                 inject = (sidecar.inject or {}) if sidecar else {}
-                holds = _any_signal(inject.get("namespace", []), labels) and not _any_signal(
+                holds = bool(signal(inject.get("namespace", []), labels)) and not signal(
                     inject.get("disable", []), labels
                 )
             if not holds:
@@ -166,16 +166,6 @@ def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
         if holds:
             kept.append(finding)
     return kept
-
-
-def _any_signal(signals: list[dict], labels: dict) -> bool:
-    for signal in signals:
-        if signal["key"] in labels:
-            value = labels[signal["key"]]
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            if signal.get("value") is None or text == str(signal["value"]):
-                return True
-    return False
 
 
 def lint_document(

@@ -51,15 +51,20 @@ def seconds_text(value: float) -> str:
     return f"{value:g}s"
 
 
-def parse_duration(value: object) -> float | None:
-    """A Go duration ('1m30s', '500ms', '5s') or a bare number of seconds → seconds."""
+def _number_or_text(value: object) -> float | str | None:
+    """A non-negative number as float, a string as stripped text, anything else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
+    return value.strip() if isinstance(value, str) else None
+
+
+def parse_duration(value: object) -> float | None:
+    """A Go duration ('1m30s', '500ms', '5s') or a bare number of seconds → seconds."""
+    text = _number_or_text(value)
+    if not isinstance(text, str):
+        return text
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text)
     if not _GO_DURATION_FULL.fullmatch(text):
@@ -72,13 +77,10 @@ def parse_duration(value: object) -> float | None:
 
 def parse_sleep_argument(value: object) -> float | None:
     """A GNU `sleep` operand: '15', '1.5', '2m', '1h' → seconds; anything else → None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    match = _SLEEP_ARG.match(value.strip())
+    text = _number_or_text(value)
+    if not isinstance(text, str):
+        return text
+    match = _SLEEP_ARG.match(text)
     if not match:
         return None
     return float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
