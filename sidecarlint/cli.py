@@ -13,7 +13,7 @@ import click
 
 from sidecarlint import __version__
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github")
 INPUT_ERRORS = ("invalid-yaml", "unreadable-file")
 
 
@@ -117,6 +117,35 @@ def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
     help="A folder of extra rule files, loaded beside the built-in rules.",
 )
 @click.option("--stdin-filename", help="The path to report for input read from '-'.")
+@click.option(
+    "--chart-root",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Where chart sources live, to point findings in Helm output at the "
+    "template (default: the current folder).",
+)
+@click.option(
+    "--srcroot",
+    type=click.Path(file_okay=False),
+    help="The repository root SARIF paths are relative to (default: current folder).",
+)
+@click.option(
+    "--sarif-category",
+    help="SARIF automationDetails.id, so that several uploads "
+    "(one per chart, say) do not replace each other.  [default: sidecarlint]",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="Report only findings that are not in this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False),
+    help="Record the current findings in FILE (then exit 0).",
+)
+@click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings.")
 def check(
     paths,
     output_format,
@@ -128,31 +157,41 @@ def check(
     config_path,
     rules_dir,
     stdin_filename,
+    chart_root,
+    srcroot,
+    sarif_category,
+    baseline_path,
+    write_baseline,
+    show_suppressed,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     try:
-        config, _rules, bound, _kube, _catalog = _load_setup(
+        config, rules, bound, kube, catalog = _load_setup(
             config_path, rules_dir, _split_ids(select), _split_ids(ignore), kube_version
         )
+        baseline = _read_baseline(baseline_path) if baseline_path else None
     except UsageProblem as exc:
         _fail(str(exc))
         return
     from sidecarlint.discover import STDIN, discover
     from sidecarlint.engine import Settings, lint_file, settle
-    from sidecarlint.findings import Finding, at_or_above
+    from sidecarlint.findings import Finding, assign_fingerprints, at_or_above
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes, read_file
+    from sidecarlint.suppress import Suppressions
+    from sidecarlint.templates import map_findings
 
-    settings = Settings(bound, _kube, _catalog)
+    settings = Settings(bound, kube, catalog)
     settings.namespaces.update(config.mesh.get("namespaces", {}))
     for mesh, options in config.mesh.items():
         if mesh != "namespaces" and "native" in options:
             settings.native[mesh] = options["native"]
+    settings.suppressions = Suppressions({rule.id for rule in rules})
     found = discover(list(paths) or ["."], config.exclude)
     findings: list[Finding] = []
     for path, message in found.problems:
-        if "unreadable-file" in settings.enabled:
-            findings.append(Finding("unreadable-file", "error", message, path, 1, 1))
+        findings.append(Finding("unreadable-file", "error", message, path, 1, 1))
     max_bytes = config.max_file_bytes or DEFAULT_MAX_FILE_BYTES
+    roots = list(chart_root) or ["."]
     for path in found.files:
         if path == STDIN:
             display = stdin_filename or "-"
@@ -160,37 +199,107 @@ def check(
         else:
             display = os.path.normpath(path)
             loaded = read_file(path, max_bytes)
-        findings.extend(lint_file(loaded, display, settings))
+        file_findings = lint_file(loaded, display, settings)
+        map_findings(file_findings, loaded.text, roots)
+        findings.extend(file_findings)
         del loaded
     findings = settle(findings, settings)
+    findings += settings.suppressions.problems
+    findings += settings.suppressions.unused(findings, settings.enabled)
+    findings = [_with_severity(f, settings) for f in findings if f.rule in settings.enabled]
     findings.sort(key=Finding.sort_key)
+    assign_fingerprints(findings)
+    if baseline is not None:
+        findings = [f for f in findings if f.fingerprint not in baseline]
+    if write_baseline:
+        _write_baseline(write_baseline, findings)
+    shown = findings if show_suppressed else [f for f in findings if not f.suppressed]
 
     from sidecarlint.report import Run
 
-    enabled_rules = [b.rule for b in bound]
     use_color = (
         output is None
         and output_format == "text"
         and sys.stdout.isatty()
         and not os.environ.get("NO_COLOR")
     )
-    run = Run(findings, len(found.files), enabled_rules, use_color)
-    if output_format == "json":
-        from sidecarlint.report.json import render
-    else:
-        from sidecarlint.report.text import render
-    text = render(run)
+    run = Run(
+        shown,
+        len(found.files),
+        [b.rule for b in bound],
+        use_color,
+        {"srcroot": srcroot, "category": sarif_category},
+    )
+    text = _render(output_format, run)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     else:
         click.echo(text, nl=False)
 
+    if write_baseline:
+        sys.exit(0)
     threshold = fail_on or config.fail_on or "warning"
-    active = [f for f in findings if not f.suppressed]
+    active = [f for f in shown if not f.suppressed]
     if any(f.rule in INPUT_ERRORS for f in active):
         sys.exit(2)
     sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
+
+
+def _with_severity(finding, settings):
+    """Findings made outside the rules (reading problems, suppressions) take the configured
+    severity of their rule."""
+    bound = settings.severities[finding.rule]
+    if bound.rule.reported_by is not None:
+        finding.severity = bound.severity
+    return finding
+
+
+def _render(output_format: str, run) -> str:
+    if output_format == "json":
+        from sidecarlint.report.json import render
+    elif output_format == "sarif":
+        from sidecarlint.report.sarif import render
+    elif output_format == "github":
+        from sidecarlint.report.github import render
+    else:
+        from sidecarlint.report.text import render
+    return render(run)
+
+
+BASELINE_KEY = "sidecarlint-baseline"
+
+
+def _read_baseline(path: str) -> set[str]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        fingerprints = data[BASELINE_KEY]["fingerprints"]
+        if not isinstance(fingerprints, dict):
+            raise TypeError
+    except OSError as exc:
+        raise UsageProblem(f"{path}: cannot read baseline: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise UsageProblem(f"{path}: not a sidecarlint baseline (see --write-baseline)") from None
+    return set(fingerprints)
+
+
+def _write_baseline(path: str, findings) -> None:
+    import json
+
+    entries = {
+        f.fingerprint: " ".join(
+            (f.rule, f.path, f"{f.kind or ''}/{f.name or ''}", f.container or "")
+        )
+        for f in findings
+        if not f.suppressed
+    }
+    document = {BASELINE_KEY: {"version": 1, "fingerprints": dict(sorted(entries.items()))}}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
 
 
 def _all_rules(rules_dir: tuple[str, ...]):

@@ -10,6 +10,7 @@ from sidecarlint.checks import CHECKS, Env, signal
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import BoundRule, Hit, evaluate_find
+from sidecarlint.suppress import Suppressions
 from sidecarlint.workloads import Workload, dig, find_workloads
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
@@ -27,6 +28,7 @@ class Settings:
     # labels and annotations, and which meshes inject native sidecars.
     namespaces: dict[str, dict] = field(default_factory=dict)
     native: dict[str, bool] = field(default_factory=dict)
+    suppressions: Suppressions | None = None
 
     def __post_init__(self) -> None:
         self.enabled = {b.id for b in self.rules}
@@ -175,6 +177,7 @@ def lint_document(
     collect_facts(document.data, settings)
     for workload in find_workloads(document.data):
         context = workload_context(workload)
+        first = len(findings)
         for bound in settings.workload_rules:
             rule = bound.rule
             if rule.find is not None:
@@ -183,6 +186,8 @@ def lint_document(
                 hits = CHECKS[rule.check](workload, settings.envs[bound.id])  # type: ignore[index]
             for hit in hits:
                 findings.append(make_finding(bound, hit, workload, document, positions, path))
+        if settings.suppressions is not None:
+            settings.suppressions.apply_annotations(workload, positions, path, findings[first:])
     return findings
 
 
@@ -234,4 +239,6 @@ def lint_file(loaded: LoadedFile, path: str, settings: Settings) -> list[Finding
         )
     for document in loaded.documents:
         findings.extend(lint_document(document, loaded.positions, path, settings))
+    if settings.suppressions is not None:
+        settings.suppressions.apply_comments(loaded, path, findings)
     return findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 SEVERITIES = ("info", "warning", "error")
@@ -39,6 +40,8 @@ class Finding:
     justification: str | None = None
     rendered: tuple[str, int, int] | None = field(default=None, compare=False)
     requires: tuple = field(default=(), compare=False)
+    suppressed_by: int | None = field(default=None, compare=False)
+    fingerprint: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple[str, int, str, int, str]:
         return (self.path, self.line, self.rule, self.column, self.message)
@@ -47,7 +50,8 @@ class Finding:
         return {
             "rule": self.rule,
             "severity": self.severity,
-            "message": self.message,
+            "message": self.message
+            + (f" (suppressed: {self.justification})" if self.suppressed else ""),
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -58,3 +62,15 @@ class Finding:
             "source": self.source,
             "suppressed": self.suppressed,
         }
+
+
+def assign_fingerprints(findings: list[Finding]) -> None:
+    """A fingerprint that survives unrelated edits: from the rule, the path, the object and
+    the container, never the line; the n-th finding with the same key gets ':n'."""
+    seen: dict[str, int] = {}
+    for finding in findings:
+        obj = f"{finding.kind or ''}/{finding.namespace or ''}/{finding.name or ''}"
+        key = "|".join((finding.rule, finding.path, obj, finding.container or ""))
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+        seen[digest] = seen.get(digest, 0) + 1
+        finding.fingerprint = f"{digest}:{seen[digest]}"

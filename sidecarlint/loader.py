@@ -32,6 +32,7 @@ DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 _TEMPLATE_MARKER = re.compile(r"\{\{-?\s*[-.$\w/(\"'!]|\{%")
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
 _DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
+IGNORE_COMMENT = re.compile(r"#\s*sidecarlint:\s*ignore\[([^\]]*)\][ \t]*([^\r\n]*)")
 
 
 class _Merge:
@@ -91,6 +92,8 @@ class LoadedFile:
     positions: Positions = field(default_factory=Positions)
     problems: list[Problem] = field(default_factory=list)
     text: str = ""
+    # `# sidecarlint: ignore[rule, ...] reason` comments: line → (rule ids, reason, column)
+    ignores: dict[int, tuple[list[str], str, int]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,6 +301,13 @@ def load_text(path: str, text: str) -> LoadedFile:
         base, offset = next_start
         chunk = text[offset:]
     _attach_sources(text, loaded.documents)
+    if "sidecarlint:" in text:
+        for match in IGNORE_COMMENT.finditer(text):
+            line, column = _line_col_of_offset(text, match.start())
+            rules = [r.strip() for r in match.group(1).split(",") if r.strip()]
+            # a later comment on the line is not the reason
+            reason = re.split(r"(?:^|\s)#", match.group(2))[0].strip()
+            loaded.ignores[line] = (rules, reason, column)
     return loaded
 
 

@@ -168,9 +168,9 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
             raise _fail(origin, "check", f"unknown check {data['check']!r}")
         rule.check = data["check"]
     if data.get("reported_by") is not None:
-        if data["reported_by"] != "loader":
-            raise _fail(origin, "reported_by", "the only producer is 'loader'")
-        rule.reported_by = "loader"
+        if data["reported_by"] not in ("loader", "suppressions"):
+            raise _fail(origin, "reported_by", "must be 'loader' or 'suppressions'")
+        rule.reported_by = data["reported_by"]
     rule.message = str(data.get("message") or "").strip()
     values = data.get("values") or {}
     if not isinstance(values, dict):

@@ -1,0 +1,35 @@
+"""GitHub Actions workflow commands (`::warning file=...,line=...::message`), for pull-request
+annotations without code scanning."""
+
+from __future__ import annotations
+
+from sidecarlint.report import Run
+
+COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(run: Run) -> str:
+    lines = []
+    for finding in run.findings:
+        if finding.suppressed:
+            continue
+        command = COMMANDS.get(finding.severity, "warning")
+        props = (
+            f"file={_property(finding.path)},line={finding.line},col={finding.column},"
+            f"title={_property('sidecarlint ' + finding.rule)}"
+        )
+        lines.append(f"::{command} {props}::{_data(finding.message)}")
+    counts = run.counts()
+    lines.append(
+        f"sidecarlint: {sum(counts.values())} findings ({counts['error']} errors, "
+        f"{counts['warning']} warnings, {counts['info']} infos) in {run.files} files"
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,169 @@
+"""SARIF 2.1.0, built with sarif-om objects and serialised by a small walker of our own.
+
+sarif-om has no serialiser, and `jschema_to_python` drops values equal to their schema
+default (such as `level: "warning"`), which GitHub then reads differently. The walker writes
+every attribute that is set, under its SARIF name, except the `-1` that sarif-om puts in
+unused index fields (`index`, `parentIndex`, ...): -1 means "absent" in SARIF, and writing it
+only bloats the file (the Multitool flags it as SARIF2004).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import attr
+import sarif_om as om
+
+from sidecarlint import __version__
+from sidecarlint.explain import render_markdown, render_rule
+from sidecarlint.report import Run
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "info": "recommendation"}
+INFORMATION_URI = "https://pypi.org/project/sidecarlint/"
+
+
+def to_json(value: object) -> object:
+    """sarif-om objects → plain JSON values, keeping every attribute that is set."""
+    if attr.has(type(value)):
+        out = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            if item is None or (item == -1 and field.default == -1):
+                continue
+            name = field.metadata.get("schema_property_name", field.name)
+            out[name] = to_json(item)
+        return out
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    return value
+
+
+def _pascal(rule_id: str) -> str:
+    return "".join(part.capitalize() for part in rule_id.split("-"))
+
+
+def _descriptor(rule) -> om.ReportingDescriptor:
+    docs = rule.docs
+    what = " ".join(str(docs.get("what") or rule.summary).split())
+    refs = docs.get("references") or []
+    return om.ReportingDescriptor(
+        id=rule.id,
+        name=_pascal(rule.id),
+        short_description=om.MultiformatMessageString(text=rule.summary[:1024]),
+        full_description=om.MultiformatMessageString(text=what[:1024]),
+        help=om.MultiformatMessageString(text=render_rule(rule), markdown=render_markdown(rule)),
+        help_uri=refs[0] if refs else INFORMATION_URI,
+        default_configuration=om.ReportingConfiguration(level=LEVELS[rule.severity]),
+        properties={
+            "tags": [*rule.tags[:19], "sidecars"] if "sidecars" not in rule.tags else rule.tags,
+            "precision": rule.precision,
+            "problem.severity": PROBLEM_SEVERITY[rule.severity],
+        },
+    )
+
+
+def _uri(path: str, root: Path) -> str:
+    if path == "-":
+        return "stdin"
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        relative = Path(os.path.relpath(absolute, root))
+    return quote(relative.as_posix())
+
+
+def _location(uri: str, line: int, column: int, message: str | None = None) -> om.Location:
+    return om.Location(
+        physical_location=om.PhysicalLocation(
+            artifact_location=om.ArtifactLocation(uri=uri, uri_base_id="%SRCROOT%"),
+            region=om.Region(
+                start_line=max(line, 1),
+                start_column=max(column, 1),
+                byte_offset=None,
+                char_offset=None,
+            ),
+        ),
+        message=om.Message(text=message) if message else None,
+    )
+
+
+def _result(finding, index: int, root: Path) -> om.Result:
+    uri = _uri(finding.path, root)
+    location = _location(uri, finding.line, finding.column)
+    if finding.kind:
+        name = "/".join(p for p in (finding.kind, finding.namespace, finding.name) if p)
+        logical = [om.LogicalLocation(fully_qualified_name=name, kind="object")]
+        if finding.container:
+            logical.append(
+                om.LogicalLocation(
+                    name=finding.container,
+                    fully_qualified_name=f"{name}/{finding.container}",
+                    kind="member",
+                )
+            )
+        location.logical_locations = logical
+    related = None
+    if finding.rendered:
+        path, line, column = finding.rendered
+        related = [_location(_uri(path, root), line, column, "rendered by Helm here")]
+        related[0].id = 0
+    suppressions = None
+    if finding.suppressed:
+        suppressions = [
+            om.Suppression(
+                kind="inSource" if finding.suppressed_by is not None else "external",
+                status="accepted",
+                justification=finding.justification or "suppressed",
+            )
+        ]
+    return om.Result(
+        rule_id=finding.rule,
+        rule_index=index,
+        level=LEVELS.get(finding.severity, "warning"),
+        kind="fail",
+        rank=None,
+        message=om.Message(text=finding.message),
+        locations=[location],
+        related_locations=related,
+        partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
+        suppressions=suppressions,
+    )
+
+
+def build(run: Run) -> om.SarifLog:
+    root = Path(os.path.abspath(run.options.get("srcroot") or os.getcwd()))
+    rules = sorted(run.rules, key=lambda r: r.id)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    category = run.options.get("category") or "sidecarlint"
+    sarif_run = om.Run(
+        tool=om.Tool(
+            driver=om.ToolComponent(
+                name="sidecarlint",
+                version=__version__,
+                semantic_version=__version__,
+                information_uri=INFORMATION_URI,
+                rules=[_descriptor(rule) for rule in rules],
+            )
+        ),
+        automation_details=om.RunAutomationDetails(id=f"{category.strip('/')}/"),
+        original_uri_base_ids={
+            "%SRCROOT%": om.ArtifactLocation(uri=root.as_uri().rstrip("/") + "/")
+        },
+        column_kind="unicodeCodePoints",
+        results=[_result(f, index[f.rule], root) for f in run.findings if f.rule in index],
+        language=None,
+        newline_sequences=None,
+    )
+    return om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[sarif_run])
+
+
+def render(run: Run) -> str:
+    return json.dumps(to_json(build(run)), indent=2, ensure_ascii=False) + "\n"

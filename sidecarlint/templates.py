@@ -1,0 +1,95 @@
+"""Findings in Helm-rendered output → the chart template they came from.
+
+A rendered document carries `# Source: chart/templates/x.yaml`. When that file exists under a
+chart root (the current folder, or `--chart-root`), the finding moves to it, at the best line
+that can be found: the line that names the offending container (in the template, or else in
+the chart's `_*.tpl` helpers, where pod specs often live); for a pod-level finding, the line
+holding the key it is about (`terminationGracePeriodSeconds:`); else line 1. The rendered
+position is kept as a related location.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+from sidecarlint.findings import Finding
+
+
+@lru_cache(maxsize=256)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return tuple(handle.read().splitlines())
+    except OSError:
+        return ()
+
+
+def find_template(source: str, roots: list[str]) -> str | None:
+    """The template file for a `# Source:` path, under one of the chart roots."""
+    parts = source.replace("\\", "/").split("/")
+    for root in roots:
+        for candidate in ("/".join(parts), "/".join(parts[1:])):
+            if candidate:
+                path = os.path.normpath(os.path.join(root, candidate))
+                if os.path.isfile(path):
+                    return path
+    return None
+
+
+def _helpers(template: str) -> list[str]:
+    folder = os.path.dirname(template)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith("_") and n.endswith(".tpl"))
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names]
+
+
+def _name_patterns(container: str) -> list[re.Pattern]:
+    """The container's name as written in a template: whole, or its literal tail after a
+    templated prefix (`{{ include "grafana.name" . }}-init-sc-dashboard`)."""
+    segments = container.split("-")
+    tails = ["-".join(segments[i:]) for i in range(len(segments))]
+    tails = [t for t in tails if len(t) >= 6 or t == container]
+    return [
+        re.compile(rf"\bname:\s*['\"]?(?:.*[}}-])?{re.escape(tail)}['\"]?\s*$") for tail in tails
+    ]
+
+
+def _search(files: list[str], patterns: list[re.Pattern]) -> tuple[str, int, int] | None:
+    for pattern in patterns:
+        for path in files:
+            for number, text in enumerate(_lines(path), start=1):
+                match = pattern.search(text)
+                if match:
+                    return path, number, match.start() + 1
+    return None
+
+
+def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -> None:
+    if not finding.source:
+        return
+    template = find_template(finding.source, roots)
+    if template is None:
+        return
+    files = [template, *_helpers(template)]
+    found = None
+    if finding.container:
+        found = _search(files, _name_patterns(finding.container))
+    elif 0 < finding.line <= len(rendered_lines):
+        key = re.match(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):", rendered_lines[finding.line - 1])
+        if key:
+            found = _search(files, [re.compile(rf"(?:^|\s){re.escape(key.group(1))}:")])
+    path, line, column = found or (template, 1, 1)
+    finding.rendered = (finding.path, finding.line, finding.column)
+    finding.path, finding.line, finding.column = path, line, column
+
+
+def map_findings(findings: list[Finding], text: str, roots: list[str]) -> None:
+    if not any(f.source for f in findings):
+        return
+    rendered_lines = text.splitlines()
+    for finding in findings:
+        map_finding(finding, rendered_lines, roots)
