@@ -81,7 +81,7 @@ def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -
     elif 0 < finding.line <= len(rendered_lines):
         key = re.match(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):", rendered_lines[finding.line - 1])
         if key:
-            found = _search(files, [re.compile(rf"(?:^|\s){re.escape(key.group(1))}:")])
+            found = _search(files, [re.compile(rf"(?<![\w.-]){re.escape(key.group(1))}:")])
     path, line, column = found or (template, 1, 1)
     finding.rendered = (finding.path, finding.line, finding.column)
     finding.path, finding.line, finding.column = path, line, column

@@ -120,7 +120,6 @@ def _result(finding, index: int, root: Path) -> om.Result:
         suppressions = [
             om.Suppression(
                 kind="inSource" if finding.suppressed_by is not None else "external",
-                status="accepted",
                 justification=finding.justification or "suppressed",
             )
         ]

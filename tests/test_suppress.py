@@ -1,0 +1,142 @@
+"""Suppressions (annotations, comments, config), --show-suppressed, and baselines."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from conftest import lint_json, run_cli
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations: {}
+spec:
+  initContainers:
+    - name: tailer
+      image: busybox:1.36
+      restartPolicy: Always
+  containers:
+    - name: web
+      image: nginx:1.27
+"""
+RULE = "native-sidecar-without-startup-probe"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def _write(tmp_path, text, name="pod.yaml"):
+    (tmp_path / name).write_text(text)
+    return name
+
+
+def test_unsuppressed_baseline(tmp_path):
+    code, findings = lint_json(_write(tmp_path, POD))
+    assert code == 1 and [f["rule"] for f in findings] == [RULE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        POD.replace(
+            "annotations: {}",
+            f'annotations:\n    ignore.sidecarlint.io/{RULE}: "tail -F has no readiness"',
+        ),
+        POD.replace(
+            "    - name: tailer",
+            f"    # sidecarlint: ignore[{RULE}] tail -F has no readiness\n    - name: tailer",
+        ),
+        POD.replace(
+            "    - name: tailer",
+            f"    - name: tailer  # sidecarlint: ignore[{RULE}] tail -F has no readiness",
+        ),
+    ],
+    ids=["annotation", "comment-above", "comment-on-line"],
+)
+def test_each_form_suppresses_and_keeps_its_reason(tmp_path, text):
+    name = _write(tmp_path, text)
+    code, findings = lint_json(name)
+    assert code == 0 and findings == []
+    code, findings = lint_json(name, "--show-suppressed")
+    assert code == 0
+    [finding] = [f for f in findings if f["rule"] == RULE]
+    assert finding["suppressed"] is True
+    assert finding["message"].endswith("(suppressed: tail -F has no readiness)")
+    _, out, _ = run_cli("check", name, "--show-suppressed")
+    assert "suppressed: tail -F has no readiness" in out
+
+
+def test_annotation_on_the_pod_template_of_a_deployment(tmp_path):
+    deployment = textwrap.dedent(f"""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: web}}
+        spec:
+          selector: {{matchLabels: {{app: web}}}}
+          template:
+            metadata:
+              labels: {{app: web}}
+              annotations:
+                ignore.sidecarlint.io/{RULE}: "reviewed in PLAT-12"
+            spec:
+        """) + textwrap.indent(POD.split("spec:\n", 1)[1], "      ")
+    code, findings = lint_json(_write(tmp_path, deployment))
+    assert code == 0 and findings == []
+
+
+def test_unused_and_invalid_suppressions_are_reported(tmp_path):
+    text = POD.replace(
+        "annotations: {}",
+        'annotations:\n    ignore.sidecarlint.io/invalid-probe: "old"\n'
+        '    ignore.sidecarlint.io/native-sidecar-without-startup-probe: ""',
+    )
+    _code, findings = lint_json(_write(tmp_path, text))
+    assert sorted((f["rule"], f["line"]) for f in findings) == [
+        ("invalid-suppression", 7),
+        (RULE, 10),
+        ("unused-suppression", 6),
+    ]
+
+
+def test_unused_is_not_reported_for_rules_not_run(tmp_path):
+    text = POD.replace(
+        "annotations: {}", 'annotations:\n    ignore.sidecarlint.io/invalid-probe: "old"'
+    )
+    _, findings = lint_json(_write(tmp_path, text), "--select", RULE)
+    assert [f["rule"] for f in findings] == [RULE]
+
+
+def test_baseline_hides_old_findings_and_shows_new_ones(tmp_path):
+    name = _write(tmp_path, POD)
+    code, _out, _ = run_cli("check", name, "--write-baseline", "baseline.json")
+    assert code == 0
+    recorded = json.loads((tmp_path / "baseline.json").read_text())["sidecarlint-baseline"]
+    assert len(recorded["fingerprints"]) == 1
+    # unrelated edits above the finding do not bring it back
+    _write(tmp_path, "# moved down\n" + POD)
+    code, findings = lint_json(name, "--baseline", "baseline.json")
+    assert code == 0 and findings == []
+    # a new problem is reported
+    _write(
+        tmp_path,
+        "# moved down\n"
+        + POD.replace(
+            "  containers:",
+            "    - name: shipper\n      image: fluent/fluent-bit:3.1\n"
+            "      restartPolicy: Always\n  containers:",
+        ),
+    )
+    code, findings = lint_json(name, "--baseline", "baseline.json")
+    assert code == 1 and [f["container"] for f in findings] == ["shipper"]
+
+
+def test_bad_baseline_is_a_usage_error(tmp_path):
+    (tmp_path / "baseline.json").write_text("[]")
+    code, _, err = run_cli("check", _write(tmp_path, POD), "--baseline", "baseline.json")
+    assert code == 2 and "not a sidecarlint baseline" in err
