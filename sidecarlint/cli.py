@@ -14,7 +14,7 @@ import click
 from sidecarlint import __version__
 
 FORMATS = ("text", "json", "sarif", "github")
-INPUT_ERRORS = ("invalid-yaml", "unreadable-file")
+INPUT_ERRORS = ("invalid-yaml", "unreadable-file", "render-failed")
 
 
 class UsageProblem(Exception):
@@ -146,6 +146,21 @@ def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
     help="Record the current findings in FILE (then exit 0).",
 )
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings.")
+@click.option(
+    "--chart",
+    "charts",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="A Helm chart (folder or .tgz) to render with `helm template` and lint.",
+)
+@click.option(
+    "--values",
+    "values",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Passed to `helm template --values` for every chart.",
+)
+@click.option("--set", "sets", multiple=True, help="Passed to `helm template --set`.")
 def check(
     paths,
     output_format,
@@ -163,6 +178,9 @@ def check(
     baseline_path,
     write_baseline,
     show_suppressed,
+    charts,
+    values,
+    sets,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     try:
@@ -186,7 +204,12 @@ def check(
         if mesh != "namespaces" and "native" in options:
             settings.native[mesh] = options["native"]
     settings.suppressions = Suppressions({rule.id for rule in rules})
-    found = discover(list(paths) or ["."], config.exclude)
+    from sidecarlint import render
+
+    kustomize = render.kustomize_command()
+    found = discover(
+        list(paths) or ([] if charts else ["."]), config.exclude, list(charts), bool(kustomize)
+    )
     findings: list[Finding] = []
     for path, message in found.problems:
         findings.append(Finding("unreadable-file", "error", message, path, 1, 1))
@@ -203,6 +226,13 @@ def check(
         map_findings(file_findings, loaded.text, roots)
         findings.extend(file_findings)
         del loaded
+    helm_kube = f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None
+    for chart in found.charts:
+        findings.extend(
+            _lint_chart(chart, list(values), list(sets), helm_kube, settings, list(chart_root))
+        )
+    for directory in found.kustomizations:
+        findings.extend(_lint_kustomization(directory, bool(kustomize), settings))
     findings = settle(findings, settings)
     findings += settings.suppressions.problems
     findings += settings.suppressions.unused(findings, settings.enabled)
@@ -223,9 +253,10 @@ def check(
         and sys.stdout.isatty()
         and not os.environ.get("NO_COLOR")
     )
+    inputs = len(found.files) + len(found.charts) + len(found.kustomizations)
     run = Run(
         shown,
-        len(found.files),
+        inputs,
         [b.rule for b in bound],
         use_color,
         {"srcroot": srcroot, "category": sarif_category},
@@ -244,6 +275,62 @@ def check(
     if any(f.rule in INPUT_ERRORS for f in active):
         sys.exit(2)
     sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
+
+
+def _lint_chart(chart, values, sets, helm_kube, settings, chart_roots):
+    """`helm template` a chart and lint the output, pointing findings at the templates."""
+    from sidecarlint import render
+    from sidecarlint.engine import lint_file
+    from sidecarlint.findings import Finding
+    from sidecarlint.loader import load_text
+    from sidecarlint.templates import map_findings
+
+    display = os.path.normpath(chart)
+    rendered = render.render_chart(chart, values, sets, helm_kube)
+    if rendered.text is None:
+        if rendered.error:
+            message = f"helm template failed for chart {display}: {rendered.error}"
+            return [Finding("render-failed", "error", message, display, 1, 1)]
+        message = (
+            f"Helm chart {display} was not linted: helm is not on PATH. Install helm, or "
+            f"render it yourself: {rendered.command} | sidecarlint check - "
+            f"--stdin-filename {display}"
+        )
+        return [Finding("render-unavailable", "info", message, display, 1, 1)]
+    loaded = load_text(display, rendered.text)
+    findings = lint_file(loaded, display, settings)
+    roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *chart_roots, "."]
+    map_findings(findings, loaded.text, roots)
+    return findings
+
+
+def _lint_kustomization(directory, available, settings):
+    """`kubectl kustomize` an overlay; findings are attributed to its kustomization file."""
+    from sidecarlint import render
+    from sidecarlint.engine import lint_file
+    from sidecarlint.findings import Finding
+    from sidecarlint.loader import load_text
+
+    name = next(n for n in render.KUSTOMIZATION_FILES if os.path.isfile(os.path.join(directory, n)))
+    display = os.path.normpath(os.path.join(directory, name))
+    if not available:
+        message = (
+            f"Kustomize overlay {os.path.normpath(directory)} was not rendered: neither kubectl "
+            "nor kustomize is on PATH, so its files were linted one by one (patches stay "
+            f"partial). Render it yourself: kubectl kustomize {directory} | sidecarlint check -"
+        )
+        return [Finding("render-unavailable", "info", message, display, 1, 1)]
+    rendered = render.render_kustomization(directory)
+    if rendered.text is None:
+        message = f"{rendered.command} failed: {rendered.error}"
+        return [Finding("render-failed", "error", message, display, 1, 1)]
+    output = f"{os.path.normpath(directory)} (kustomize build output)"
+    findings = lint_file(load_text(output, rendered.text), output, settings)
+    for finding in findings:
+        finding.rendered = (output, finding.line, finding.column)
+        finding.message += f" (line {finding.line} of the kustomize build output)"
+        finding.path, finding.line, finding.column = display, 1, 1
+    return findings
 
 
 def _with_severity(finding, settings):

@@ -14,6 +14,7 @@ STDIN = "-"
 class Discovery:
     files: list[str] = field(default_factory=list)
     charts: list[str] = field(default_factory=list)
+    kustomizations: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
 
 
@@ -39,19 +40,52 @@ def is_chart(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "Chart.yaml"))
 
 
-def discover(paths: list[str], exclude: list[str]) -> Discovery:
+def _chart_of(path: str) -> str | None:
+    """The chart folder a file lies in, if any."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        if is_chart(directory):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def discover(
+    paths: list[str],
+    exclude: list[str],
+    charts: list[str] | None = None,
+    render_kustomize: bool = False,
+) -> Discovery:
     """Files named on the command line are linted whatever their extension; folders are
-    walked for *.yaml, *.yml and *.json, skipping hidden folders, excluded paths and Helm
-    chart folders (a chart's templates are not YAML until rendered). Links to folders are
-    not followed, so link loops cannot trap the walk."""
+    walked for *.yaml, *.yml and *.json, skipping hidden folders and excluded paths. Helm
+    charts (a folder with Chart.yaml, or a packaged .tgz) are collected to be rendered, never
+    read as YAML, and a file inside a chart stands for its chart. Kustomize folders are
+    collected too, and not walked when they can be rendered. Links to folders are not
+    followed, so link loops cannot trap the walk."""
     found = Discovery()
     seen: set[str] = set()
+    seen_charts: set[str] = set()
 
     def add(path: str) -> None:
         key = os.path.normpath(path)
         if key not in seen:
             seen.add(key)
             found.files.append(path)
+
+    def add_chart(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen_charts:
+            seen_charts.add(key)
+            found.charts.append(path)
+
+    def add_kustomization(path: str) -> bool:
+        found.kustomizations.append(path)
+        return render_kustomize
+
+    for chart in charts or []:
+        add_chart(chart)
 
     for path in paths:
         if path == STDIN:
@@ -63,16 +97,29 @@ def discover(paths: list[str], exclude: list[str]) -> Discovery:
         if is_excluded(path, exclude):
             continue
         if not os.path.isdir(path):
-            add(path)  # an unreadable file or a broken link is reported when it is read
+            from sidecarlint.render import is_chart_archive
+
+            chart = _chart_of(path)
+            if chart is not None:
+                add_chart(os.path.relpath(chart) if not os.path.isabs(path) else chart)
+            elif is_chart_archive(path):
+                add_chart(path)
+            else:
+                add(path)  # an unreadable file or a broken link is reported when it is read
             continue
         if is_chart(path):
-            found.charts.append(path)
+            add_chart(path)
             continue
-        _walk(path, exclude, found, add)
+        _walk(path, exclude, found, add, add_chart, add_kustomization)
     return found
 
 
-def _walk(top: str, exclude: list[str], found: Discovery, add) -> None:
+def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_kustomization):
+    from sidecarlint.render import is_chart_archive, is_kustomization
+
+    if is_kustomization(top) and add_kustomization(top):
+        return
+
     def on_error(error: OSError) -> None:
         found.problems.append((error.filename or top, f"cannot list folder: {error.strerror}"))
 
@@ -83,13 +130,18 @@ def _walk(top: str, exclude: list[str], found: Discovery, add) -> None:
             if name.startswith(".") or is_excluded(child, exclude):
                 continue
             if is_chart(child):
-                found.charts.append(child)
+                add_chart(child)
+                continue
+            if is_kustomization(child) and add_kustomization(child):
                 continue
             kept.append(name)
         folders[:] = kept
         for name in sorted(files):
+            path = os.path.join(directory, name)
+            if name.endswith(".tgz") and not is_excluded(path, exclude) and is_chart_archive(path):
+                add_chart(path)
+                continue
             if not name.endswith(EXTENSIONS) or name.startswith("."):
                 continue
-            path = os.path.join(directory, name)
             if not is_excluded(path, exclude):
                 add(path)

@@ -168,8 +168,8 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
             raise _fail(origin, "check", f"unknown check {data['check']!r}")
         rule.check = data["check"]
     if data.get("reported_by") is not None:
-        if data["reported_by"] not in ("loader", "suppressions"):
-            raise _fail(origin, "reported_by", "must be 'loader' or 'suppressions'")
+        if data["reported_by"] not in ("loader", "suppressions", "renderer"):
+            raise _fail(origin, "reported_by", "must be 'loader', 'suppressions' or 'renderer'")
         rule.reported_by = data["reported_by"]
     rule.message = str(data.get("message") or "").strip()
     values = data.get("values") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from conftest import ROOT, lint_json, run_cli, run_with_args
@@ -10,6 +11,9 @@ from conftest import ROOT, lint_json, run_cli, run_with_args
 from sidecarlint.rules import DOC_KEYS, builtin_rules
 
 RULES = builtin_rules()
+# Rules whose bad case is not one manifest: an unreadable path, a chart that fails to render,
+# a chart with no helm on PATH.
+NOT_ONE_MANIFEST = {"unreadable-file", "render-failed", "render-unavailable"}
 IDS = [r.id for r in RULES]
 
 
@@ -31,7 +35,7 @@ def test_rule_has_fixtures(rule):
     folder = ROOT / "tests" / "rules" / rule.id
     names = [p.name for p in folder.glob("*.yaml")]
     assert any(n.startswith("ok-") for n in names), f"{rule.id}: no ok-*.yaml fixture"
-    if rule.id != "unreadable-file":  # a readable fixture cannot be unreadable; see below
+    if rule.id not in NOT_ONE_MANIFEST:  # made on the fly below and in test_render.py
         assert any(n.startswith("bad-") for n in names), f"{rule.id}: no bad-*.yaml fixture"
 
 
@@ -44,11 +48,22 @@ def _lint_example(tmp_path, rule, text):
 
 
 @pytest.mark.parametrize("rule", RULES, ids=IDS)
-def test_example_is_flagged_and_fix_is_clean(rule, tmp_path):
+def test_example_is_flagged_and_fix_is_clean(rule, tmp_path, monkeypatch):
     if rule.id == "unreadable-file":
         loop = tmp_path / "loop.yaml"
         os.symlink(loop, loop)
         _, findings = lint_json(str(loop), "--select", rule.id, "--fail-on", "never")
+    elif rule.id in ("render-failed", "render-unavailable"):
+        chart = tmp_path / "chart"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+        (chart / "templates" / "x.yaml").write_text('{{ fail "broken" }}\n')
+        if rule.id == "render-unavailable":
+            monkeypatch.setenv("PATH", str(tmp_path))
+        elif shutil.which("helm") is None:
+            pytest.skip("helm is not on PATH")
+        _, findings = lint_json(str(chart), "--select", rule.id, "--fail-on", "never")
+        monkeypatch.undo()
     else:
         _, findings = _lint_example(tmp_path, rule, rule.docs["example"])
     assert [f["rule"] for f in findings] and {f["rule"] for f in findings} == {rule.id}

@@ -1,0 +1,288 @@
+"""Helm charts and Kustomize overlays as inputs, rendered with the real tools.
+
+CI installs helm with ../shared/tools/install-helm and kubectl with .ci/install-kubectl.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+
+import pytest
+from conftest import ROOT, lint_json, run_cli
+
+needs_helm = pytest.mark.skipif(
+    shutil.which("helm") is None,
+    reason="helm is not on PATH (CI installs it with ../shared/tools/install-helm)",
+)
+needs_kustomize = pytest.mark.skipif(
+    shutil.which("kubectl") is None and shutil.which("kustomize") is None,
+    reason="neither kubectl nor kustomize is on PATH (CI installs kubectl)",
+)
+NATIVE_VALUES = """\
+sidecar:
+  dashboards: {enabled: true, initDashboards: true, restartPolicy: Always}
+  datasources:
+    enabled: true
+    initDatasources: true
+    restartPolicy: Always
+    startupProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 2
+      failureThreshold: 30
+"""
+LINKERD_SETS = [
+    "--set",
+    "identityTrustAnchorsPEM=dummy-ca",
+    "--set",
+    "identity.issuer.tls.crtPEM=dummy-crt",
+    "--set",
+    "identity.issuer.tls.keyPEM=dummy-key",
+]
+
+
+def _summary(findings):
+    return sorted((f["rule"], f["kind"], f["name"], f["container"]) for f in findings)
+
+
+@pytest.fixture
+def corpus_cwd(corpus, monkeypatch):
+    monkeypatch.chdir(corpus)
+    return corpus
+
+
+@needs_helm
+def test_grafana_native_sidecar_reported_at_the_template(corpus_cwd, tmp_path):
+    values = tmp_path / "native.yaml"
+    values.write_text(NATIVE_VALUES)
+    code, findings = lint_json("--chart", "helm-src/grafana", "--values", str(values))
+    rule = "native-sidecar-without-startup-probe"
+    [finding] = [f for f in findings if f["rule"] == rule]
+    assert finding["container"] == "grafana-init-sc-dashboard"
+    assert finding["path"] == "helm-src/grafana/templates/_pod.tpl"
+    assert finding["source"] == "grafana/templates/deployment.yaml"
+    template = (corpus_cwd / finding["path"]).read_text().splitlines()
+    assert template[finding["line"] - 1].strip().endswith("-init-sc-dashboard")
+    # the same findings as the pre-rendered output in shared/corpus/helm/
+    _, expected = lint_json("helm/grafana-native-sidecars.yaml")
+    assert _summary(findings) == _summary(expected)
+    assert code == 1
+
+
+@needs_helm
+@pytest.mark.parametrize(
+    ("chart", "args", "prerendered"),
+    [
+        ("helm-src/ingress-nginx", [], "helm/ingress-nginx.yaml"),
+        ("helm-src/linkerd-control-plane", LINKERD_SETS, "helm/linkerd-control-plane.yaml"),
+    ],
+)
+def test_chart_folders_found_by_check_match_the_prerendered_output(
+    corpus_cwd, chart, args, prerendered
+):
+    _, findings = lint_json(chart, *args, "--fail-on", "never")
+    _, expected = lint_json(prerendered, "--fail-on", "never")
+    assert _summary(findings) == _summary(expected)
+    for finding in findings:
+        assert finding["path"].startswith(chart)  # pointed at the chart's own files
+
+
+@needs_helm
+def test_a_chart_that_fails_to_render_is_one_finding_and_the_run_goes_on(corpus_cwd):
+    example = str(ROOT / "examples/payments-deployment.yaml")
+    code, findings = lint_json("helm-src/linkerd-control-plane", example)
+    [failed] = [f for f in findings if f["rule"] == "render-failed"]
+    assert failed["path"] == "helm-src/linkerd-control-plane"
+    assert "helm template failed for chart helm-src/linkerd-control-plane" in failed["message"]
+    assert "identity" in failed["message"]
+    assert any(f["path"] == example for f in findings)
+    assert code == 2
+
+
+def test_without_helm_a_chart_is_reported_once_with_the_command(corpus_cwd, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm here
+    code, findings = lint_json(
+        "helm-src/grafana",
+        "helm-src/grafana/templates/deployment.yaml",
+        "--chart",
+        "helm-src/grafana",
+    )
+    assert [(f["rule"], f["severity"], f["path"]) for f in findings] == [
+        ("render-unavailable", "info", "helm-src/grafana")
+    ]
+    assert "helm template grafana helm-src/grafana | sidecarlint check -" in findings[0]["message"]
+    assert code == 0
+
+
+@needs_helm
+def test_chart_rendered_once_even_when_its_files_are_named_too(corpus_cwd, tmp_path):
+    values = tmp_path / "native.yaml"
+    values.write_text(NATIVE_VALUES)
+    _, once = lint_json("--chart", "helm-src/grafana", "--values", str(values))
+    _, again = lint_json(
+        "helm-src/grafana",
+        "helm-src/grafana/templates/_pod.tpl",
+        "--chart",
+        "helm-src/grafana",
+        "--values",
+        str(values),
+    )
+    assert _summary(once) == _summary(again)
+
+
+def _capability_chart(folder):
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text("apiVersion: v2\nname: cap\nversion: 0.1.0\n")
+    (folder / "templates" / "job.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: {{ .Release.Name }}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              {{- if semverCompare ">=1.29-0" .Capabilities.KubeVersion.Version }}
+              initContainers:
+                - name: fluent-bit
+                  image: fluent/fluent-bit:3.1
+                  restartPolicy: Always
+              {{- end }}
+              containers:
+                - name: work
+                  image: example.com/work:1
+              {{- if semverCompare "<1.29-0" .Capabilities.KubeVersion.Version }}
+                - name: fluent-bit
+                  image: fluent/fluent-bit:3.1
+              {{- end }}
+        """)
+    )
+
+
+@needs_helm
+def test_kube_version_reaches_helm_capabilities(tmp_path, monkeypatch):
+    _capability_chart(tmp_path / "cap")
+    monkeypatch.chdir(tmp_path)
+    _, old = lint_json("cap", "--kube-version", "1.28", "--fail-on", "never")
+    _, new = lint_json("cap", "--kube-version", "1.30", "--fail-on", "never")
+    assert ("job-legacy-sidecar", "fluent-bit") in {(f["rule"], f["container"]) for f in old}
+    assert {(f["rule"], f["container"]) for f in new} == {
+        ("native-sidecar-without-startup-probe", "fluent-bit")
+    }
+    assert {f["path"] for f in new} == {"cap/templates/job.yaml"}
+
+
+@needs_helm
+def test_packaged_chart_archive(tmp_path, monkeypatch):
+    _capability_chart(tmp_path / "src" / "cap")
+    packages = tmp_path / "packages"
+    subprocess.run(
+        ["helm", "package", str(tmp_path / "src" / "cap"), "-d", str(packages)],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json("packages", "--fail-on", "never")
+    assert [(f["rule"], f["path"]) for f in findings] == [
+        ("native-sidecar-without-startup-probe", "packages/cap-0.1.0.tgz")
+    ]
+
+
+def test_piped_helm_output_keeps_the_source_mapping(corpus_cwd):
+    rendered = (corpus_cwd / "helm/grafana-native-sidecars.yaml").read_bytes()
+    _, findings = lint_json(
+        "-",
+        "--stdin-filename",
+        "grafana.yaml",
+        "--chart-root",
+        "helm-src",
+        "--select",
+        "native-sidecar-without-startup-probe",
+        input=rendered,
+    )
+    assert [(f["path"], f["source"]) for f in findings] == [
+        ("helm-src/grafana/templates/_pod.tpl", "grafana/templates/deployment.yaml")
+    ]
+
+
+def _overlay(root):
+    base = root / "base"
+    overlay = root / "overlays" / "prod"
+    base.mkdir(parents=True)
+    overlay.mkdir(parents=True)
+    (base / "job.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: report
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+                - name: report
+                  image: example.com/report:1
+        """)
+    )
+    (base / "kustomization.yaml").write_text("resources: [job.yaml]\n")
+    (overlay / "kustomization.yaml").write_text(
+        textwrap.dedent("""\
+        resources: [../../base]
+        namePrefix: prod-
+        patches:
+          - path: proxy.yaml
+        """)
+    )
+    (overlay / "proxy.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: report
+        spec:
+          template:
+            spec:
+              containers:
+                - name: cloud-sql-proxy
+                  image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3
+        """)
+    )
+
+
+@needs_kustomize
+def test_kustomize_overlay_is_rendered_and_attributed_to_it(tmp_path, monkeypatch):
+    _overlay(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, findings = lint_json("overlays/prod")
+    assert [(f["rule"], f["path"], f["name"], f["container"]) for f in findings] == [
+        ("job-legacy-sidecar", "overlays/prod/kustomization.yaml", "prod-report", "cloud-sql-proxy")
+    ]
+    assert "kustomize build output" in findings[0]["message"]
+    assert code == 1
+
+
+def test_without_kustomize_the_files_are_linted_one_by_one(tmp_path, monkeypatch):
+    _overlay(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    _, findings = lint_json("overlays/prod", "--fail-on", "never")
+    assert [(f["rule"], f["path"]) for f in findings] == [
+        ("render-unavailable", "overlays/prod/kustomization.yaml")
+    ]
+
+
+def test_render_failure_exit_code_and_text(tmp_path, monkeypatch):
+    if shutil.which("helm") is None:
+        pytest.skip("helm is not on PATH")
+    chart = tmp_path / "broken"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: broken\nversion: 0.1.0\n")
+    (chart / "templates" / "x.yaml").write_text('{{ fail "this chart is broken" }}\n')
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli("check", "broken")
+    assert code == 2
+    assert out.startswith("broken:1:1: error render-failed helm template failed for chart broken")
+    assert "this chart is broken" in out
