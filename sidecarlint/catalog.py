@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from fnmatch import translate
 from importlib import resources
 
 import yaml
@@ -69,6 +70,12 @@ class Sidecar:
 
     def probe_hint(self) -> str:
         """The startup probe to suggest, as one line of YAML flow style."""
+        cached = self.__dict__.get("_hint")
+        if cached is None:
+            cached = self.__dict__["_hint"] = self._probe_hint()
+        return cached
+
+    def _probe_hint(self) -> str:
         parts = []
         if self.startup_probe:
             probe = yaml.safe_dump(
@@ -92,22 +99,58 @@ def image_repository(image: object) -> str:
     return text.lower()
 
 
+def _glob_body(pattern: str) -> str:
+    """fnmatch's regex for a glob, without its `(?s:...)\\Z` wrapper."""
+    translated = translate(pattern)
+    inner = re.fullmatch(r"\(\?s:(.*)\)\\[Zz]", translated, re.S)
+    return inner.group(1) if inner else translated
+
+
+def _alternation(patterns_by_sidecar: list[list[str]]) -> re.Pattern | None:
+    """One regex for all sidecars' globs; the group that matched names the sidecar."""
+    groups = [
+        f"(?P<s{index}>{'|'.join(_glob_body(p) for p in patterns)})"
+        for index, patterns in enumerate(patterns_by_sidecar)
+        if patterns
+    ]
+    return re.compile(f"(?s:{'|'.join(groups)})\\Z") if groups else None
+
+
 @dataclass
 class Catalog:
     sidecars: list[Sidecar]
+    _matches: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._images = _alternation([s.images for s in self.sidecars])
+        self._names = _alternation([s.names for s in self.sidecars])
 
     def match(self, container: dict) -> Sidecar | None:
-        """The sidecar a container is, by image first, then by name."""
-        repo = image_repository(container.get("image"))
-        if repo:
-            for sidecar in self.sidecars:
-                if any(fnmatchcase(repo, pattern) for pattern in sidecar.images):
-                    return sidecar
+        """The sidecar a container is, by image first, then by name (remembered per pair)."""
+        image = container.get("image")
         name = container.get("name")
-        if isinstance(name, str):
-            for sidecar in self.sidecars:
-                if any(fnmatchcase(name, pattern) for pattern in sidecar.names):
-                    return sidecar
+        try:
+            key = (image, name)
+            return self._matches[key]
+        except KeyError:
+            result = self._match(image, name)
+            if len(self._matches) > 50_000:
+                self._matches.clear()
+            self._matches[key] = result
+            return result
+        except TypeError:  # an unhashable image or name (a list, a mapping)
+            return self._match(image, name)
+
+    def _match(self, image: object, name: object) -> Sidecar | None:
+        repo = image_repository(image)
+        if repo and self._images is not None:
+            found = self._images.match(repo)
+            if found:
+                return self.sidecars[int(found.lastgroup[1:])]  # type: ignore[index]
+        if isinstance(name, str) and self._names is not None:
+            found = self._names.match(name)
+            if found:
+                return self.sidecars[int(found.lastgroup[1:])]  # type: ignore[index]
         return None
 
     def injectors(self) -> list[Sidecar]:

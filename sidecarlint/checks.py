@@ -16,7 +16,7 @@ import yaml
 
 from sidecarlint import shutdown
 from sidecarlint.catalog import Catalog
-from sidecarlint.rules import Hit
+from sidecarlint.rules import NO_CONTAINER, Hit
 from sidecarlint.shutdown import Estimate, Member, seconds_text
 from sidecarlint.workloads import Workload, containers, grace_period, is_native_sidecar
 
@@ -82,6 +82,7 @@ def invalid_probe(workload: Workload, env: Env) -> Iterator[Hit]:
                     f"{kind} of '{_name(container)}' has successThreshold {threshold!r}; the API "
                     f"server requires 1 for startup and liveness probes (omit it)",
                     "successThreshold",
+                    owner=container,
                 )
         readiness = container.get("readinessProbe")
         if isinstance(readiness, dict) and "terminationGracePeriodSeconds" in readiness:
@@ -91,6 +92,7 @@ def invalid_probe(workload: Workload, env: Env) -> Iterator[Hit]:
                 "which the API server rejects for readiness probes (it only applies to "
                 "liveness and startup probes)",
                 "terminationGracePeriodSeconds",
+                owner=container,
             )
 
 
@@ -114,6 +116,7 @@ def prestop_sleep_exceeds_grace(workload: Workload, env: Env) -> Iterator[Hit]:
                 f"set terminationGracePeriodSeconds to at least {seconds} plus the time the "
                 "container needs to stop",
                 "seconds",
+                owner=container,
             )
 
 
@@ -452,6 +455,7 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             key,
             None,
             tuple(requires),
+            NO_CONTAINER,
         )
 
 

@@ -9,7 +9,7 @@ from sidecarlint.catalog import Catalog
 from sidecarlint.checks import CHECKS, Env, signal
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
-from sidecarlint.rules import BoundRule, Hit, evaluate_find
+from sidecarlint.rules import NO_CONTAINER, BoundRule, Hit, evaluate_find
 from sidecarlint.suppress import Suppressions
 from sidecarlint.workloads import Workload, dig, find_workloads
 
@@ -178,8 +178,11 @@ def lint_document(
     for workload in find_workloads(document.data):
         context = workload_context(workload)
         first = len(findings)
+        pod = workload.pod
         for bound in settings.workload_rules:
             rule = bound.rule
+            if rule.needs and not any(key in pod for key in rule.needs):
+                continue  # the rule cannot apply: skip it without evaluating anything
             if rule.find is not None:
                 hits: Iterable[Hit] = evaluate_find(bound, context)
             else:
@@ -200,7 +203,12 @@ def make_finding(
     path: str,
 ) -> Finding:
     position = locate(positions, hit, (workload.pod, workload.obj)) or (document.line, 1)
-    container = owner_container(workload.pod, hit.node)
+    if hit.owner is NO_CONTAINER or hit.node is workload.pod:
+        container = None
+    elif isinstance(hit.owner, dict):
+        container = hit.owner
+    else:
+        container = owner_container(workload.pod, hit.node)
     severity = bound.severity
     if hit.severity and not bound.severity_overridden:
         severity = hit.severity

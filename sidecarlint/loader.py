@@ -50,19 +50,31 @@ class LoadError(Exception):
         self.column = column
 
 
-@dataclass
 class Positions:
-    """Where each mapping, sequence and mapping key came from, 1-based."""
+    """Where each mapping, sequence and mapping key came from, 1-based.
 
-    nodes: dict[int, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[tuple[int, object], tuple[int, int]] = field(default_factory=dict)
+    For speed the builder stores libyaml's own mark objects and converts them only when a
+    finding asks (a tuple is stored instead for documents recovered after a syntax error,
+    whose lines are offset)."""
+
+    __slots__ = ("keys", "nodes")
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, object] = {}
+        self.keys: dict[int, dict] = {}
+
+    @staticmethod
+    def _position(mark: object) -> tuple[int, int] | None:
+        if mark is None or mark.__class__ is tuple:
+            return mark  # type: ignore[return-value]
+        return (mark.line + 1, mark.column + 1)  # type: ignore[attr-defined]
 
     def of(self, node: object) -> tuple[int, int] | None:
-        return self.nodes.get(id(node))
+        return self._position(self.nodes.get(id(node)))
 
     def of_key(self, mapping: object, key: object) -> tuple[int, int] | None:
         try:
-            return self.keys.get((id(mapping), key))
+            return self._position(self.keys.get(id(mapping), {}).get(key))
         except TypeError:
             return None
 
@@ -346,29 +358,50 @@ def _attach_sources(text: str, documents: list[Document]) -> None:
 
 
 def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
-    """Append the documents of `text` to `loaded`; return the error that stopped it."""
+    """Append the documents of `text` to `loaded`; return the error that stopped it.
+
+    One flat loop over libyaml's events with the current collection in local variables: this
+    is the hot path of the whole linter, so it avoids calls and allocations where it can."""
     nodes = loaded.positions.nodes
-    keys = loaded.positions.keys
+    all_keys = loaded.positions.keys
     documents = loaded.documents
     loader = _Loader(text)
     get_event = loader.get_event
-    # A frame: [container, is_mapping, pending_key, has_key, key_line, key_col, merges]
-    stack: list[list] = []
+    cache = _plain_cache
+    scalar_event, alias_event = ev.ScalarEvent, ev.AliasEvent
+    mapping_start, sequence_start = ev.MappingStartEvent, ev.SequenceStartEvent
+    mapping_end, sequence_end = ev.MappingEndEvent, ev.SequenceEndEvent
+
+    # the collection being filled, and the stack of the ones around it
+    container: object = None
+    is_map = False
+    keys: dict = {}
+    key: object = None
+    has_key = False
+    key_mark: object = None
+    merges: list | None = None
+    stack: list[tuple] = []
     open_ids: set[int] = set()
     anchors: dict[str, object] = {}
     root: object = None
     content_line = 0
-    started = False
     try:
         while True:
             event = get_event()
             cls = event.__class__
-            if cls is ev.ScalarEvent:
-                value = _scalar(event)
+            if cls is scalar_event:
+                value = event.value
+                tag = event.tag
+                if tag is None:
+                    if event.implicit[0]:
+                        resolved = cache.get(value, cache)
+                        value = resolve_plain(value) if resolved is cache else resolved
+                else:
+                    value = _scalar(event)
                 if event.anchor:
                     anchors[event.anchor] = value
                 mark = event.start_mark
-            elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+            elif cls is mapping_start or cls is sequence_start:
                 mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
                     raise LoadError(
@@ -376,26 +409,33 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                         mark.line + 1 + base,
                         mark.column + 1,
                     )
-                value = {} if cls is ev.MappingStartEvent else []
-                nodes[id(value)] = (mark.line + 1 + base, mark.column + 1)
+                new: object = {} if cls is mapping_start else []
+                # positions of recovered documents carry their line offset
+                nodes[id(new)] = (mark.line + 1 + base, mark.column + 1) if base else mark
                 if event.anchor:
-                    anchors[event.anchor] = value
-                if not started:
-                    started = True
-                    content_line = mark.line + 1 + base
-                _add(stack, value, mark, base, keys, loaded)
-                stack.append([value, cls is ev.MappingStartEvent, None, False, 0, 0, None])
-                open_ids.add(id(value))
+                    anchors[event.anchor] = new
+                if container is not None:
+                    _insert_check(is_map, has_key, new, mark, base)
+                stack.append((container, is_map, keys, key, has_key, key_mark, merges))
+                container = new
+                is_map = cls is mapping_start
+                if is_map:
+                    keys = all_keys[id(new)] = {}
+                key, has_key, key_mark, merges = None, False, None, None
+                open_ids.add(id(new))
                 continue
-            elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
-                frame = stack.pop()
-                open_ids.discard(id(frame[0]))
-                if frame[6]:
-                    _apply_merges(frame, keys, event.start_mark, base)
-                if not stack:
-                    root = frame[0]
-                continue
-            elif cls is ev.AliasEvent:
+            elif cls is mapping_end or cls is sequence_end:
+                if merges:
+                    _apply_merges(container, keys, merges)
+                done = container
+                open_ids.discard(id(done))
+                container, is_map, keys, key, has_key, key_mark, merges = stack.pop()
+                if container is None:
+                    root = done
+                    continue
+                value = done
+                mark = None
+            elif cls is alias_event:
                 mark = event.start_mark
                 if event.anchor not in anchors:
                     raise LoadError(
@@ -417,7 +457,6 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     value = None
             elif cls is ev.DocumentStartEvent:
                 root = None
-                started = False
                 content_line = event.start_mark.line + 1 + base
                 continue
             elif cls is ev.DocumentEndEvent:
@@ -431,6 +470,8 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                         )
                     )
                     return None
+                if isinstance(root, (dict, list)):  # the document starts at its first node
+                    content_line = (Positions._position(nodes[id(root)]) or (content_line,))[0]
                 documents.append(Document(root, len(documents), content_line))
                 anchors = {}
                 continue
@@ -438,14 +479,54 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 return None
             else:  # StreamStart
                 continue
-            # a scalar or an alias: a leaf value
-            if not started:
-                started = True
-                content_line = mark.line + 1 + base
-            if not stack:
+            # a value to put in the current collection (or the document root)
+            if container is None:
                 root = value
+                content_line = mark.line + 1 + base if mark is not None else content_line
+            elif not is_map:
+                container.append(value)  # type: ignore[attr-defined]
+            elif not has_key:
+                if mark is None:  # a collection just closed, used as a key
+                    raise LoadError(
+                        "a mapping or sequence used as a mapping key (unhashable key)", 1, 1
+                    )
+                key, has_key, key_mark = value, True, mark
             else:
-                _add(stack, value, mark, base, keys, loaded)
+                has_key = False
+                if key is MERGE:
+                    if merges is None:
+                        merges = []
+                    merges.append(
+                        (
+                            value,
+                            (key_mark.line + 1 + base, key_mark.column + 1) if base else key_mark,
+                        )
+                    )
+                    continue
+                try:
+                    duplicate = key in container  # type: ignore[operator]
+                except TypeError:
+                    raise LoadError(
+                        "a mapping key that cannot be used as a key",
+                        key_mark.line + 1 + base,  # type: ignore[attr-defined]
+                        key_mark.column + 1,  # type: ignore[attr-defined]
+                    ) from None
+                if duplicate:
+                    first = Positions._position(keys.get(key))
+                    loaded.problems.append(
+                        Problem(
+                            "duplicate-key",
+                            f"duplicate key '{key}' (first at line {first[0] if first else 0}): "
+                            "kubectl rejects the file, and parsers that accept it silently "
+                            "keep only the last value",
+                            key_mark.line + 1 + base,  # type: ignore[attr-defined]
+                            key_mark.column + 1,  # type: ignore[attr-defined]
+                        )
+                    )
+                container[key] = value  # type: ignore[index]
+                keys[key] = (
+                    (key_mark.line + 1 + base, key_mark.column + 1) if base else key_mark  # type: ignore[attr-defined]
+                )
     except LoadError as error:
         return error
     except yaml.MarkedYAMLError as exc:
@@ -464,59 +545,27 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
         loader.dispose()
 
 
-def _add(stack: list[list], value: object, mark, base: int, keys: dict, loaded: LoadedFile) -> None:
-    if not stack:
-        return
-    frame = stack[-1]
-    container = frame[0]
-    if not frame[1]:
-        container.append(value)
-        return
-    if not frame[3]:  # this value is a key
-        if isinstance(value, (dict, list)):
-            raise LoadError(
-                "a mapping or sequence used as a mapping key (unhashable key)",
-                mark.line + 1 + base,
-                mark.column + 1,
-            )
-        frame[2] = value
-        frame[3] = True
-        frame[4] = mark.line + 1 + base
-        frame[5] = mark.column + 1
-        return
-    key = frame[2]
-    frame[3] = False
-    if key is MERGE:
-        if frame[6] is None:
-            frame[6] = []
-        frame[6].append((value, frame[4], frame[5]))
-        return
-    if key in container:
-        first = keys.get((id(container), key), (0, 0))[0]
-        loaded.problems.append(
-            Problem(
-                "duplicate-key",
-                f"duplicate key '{key}' (first at line {first}): kubectl rejects the file, "
-                "and parsers that accept it silently keep only the last value",
-                frame[4],
-                frame[5],
-            )
+def _insert_check(is_map: bool, has_key: bool, value: object, mark, base: int) -> None:
+    """A mapping or sequence that starts where a mapping key is expected is an error."""
+    if is_map and not has_key:
+        raise LoadError(
+            "a mapping or sequence used as a mapping key (unhashable key)",
+            mark.line + 1 + base,
+            mark.column + 1,
         )
-    container[key] = value
-    keys[(id(container), key)] = (frame[4], frame[5])
 
 
-def _apply_merges(frame: list, keys: dict, mark, base: int) -> None:
+def _apply_merges(container: dict, keys: dict, merges: list) -> None:
     """`<<: *base` and `<<: [*a, *b]`: keys present in the mapping win, then earlier sources."""
-    container = frame[0]
-    for value, line, column in frame[6]:
+    for value, position in merges:
         sources = value if isinstance(value, list) else [value]
         for source in sources:
             if not isinstance(source, dict):
+                line, column = Positions._position(position) or (1, 1)
                 raise LoadError(
                     "a merge key (<<) must refer to a mapping or a list of mappings", line, column
                 )
             for key, item in source.items():
                 if key not in container:
                     container[key] = item
-                    keys[(id(container), key)] = (line, column)
+                    keys[key] = position

@@ -34,6 +34,7 @@ RULE_KEYS = {
     "at",
     "params",
     "docs",
+    "needs",
 }
 DOC_KEYS = ("what", "why", "example", "use_instead", "references")
 PARAM_TYPES = {"int": int, "number": (int, float), "string": str, "bool": bool, "list": list}
@@ -55,6 +56,12 @@ class Hit(NamedTuple):
     # Conditions on the whole run, settled when every file has been read (for example
     # "namespace payments has Istio injection enabled"); see engine.settle().
     requires: tuple = ()
+    # The container the hit is about, when the check knows it (NO_CONTAINER for pod-level
+    # hits); None lets the engine find it by looking for the node inside the containers.
+    owner: object = None
+
+
+NO_CONTAINER = object()
 
 
 @dataclass
@@ -82,6 +89,7 @@ class Rule:
     docs: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     precision: str = "high"
+    needs: tuple[str, ...] = ()  # pod keys of which at least one must be present
 
     @property
     def builtin(self) -> bool:
@@ -180,6 +188,10 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
     if at is not None and (not isinstance(at, str) or not at):
         raise _fail(origin, "at", "must be a dotted path such as lifecycle.preStop")
     rule.at = at
+    needs = data.get("needs") or []
+    if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+        raise _fail(origin, "needs", "must be a list of pod spec keys, e.g. [initContainers]")
+    rule.needs = tuple(needs)
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _fail(origin, "tags", "must be a list of strings")
