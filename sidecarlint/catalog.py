@@ -134,7 +134,7 @@ class Catalog:
             return self._matches[key]
         except KeyError:
             result = self._match(image, name)
-            if len(self._matches) > 50_000:
+            if len(self._matches) > 4096:  # bounded: memory must not grow with the run
                 self._matches.clear()
             self._matches[key] = result
             return result

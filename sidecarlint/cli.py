@@ -161,6 +161,12 @@ def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
     help="Passed to `helm template --values` for every chart.",
 )
 @click.option("--set", "sets", multiple=True, help="Passed to `helm template --set`.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Lint with N processes.  [default: the number of CPUs; 1 for a single input]",
+)
 def check(
     paths,
     output_format,
@@ -181,6 +187,7 @@ def check(
     charts,
     values,
     sets,
+    jobs,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     try:
@@ -191,54 +198,56 @@ def check(
     except UsageProblem as exc:
         _fail(str(exc))
         return
+    from sidecarlint import render
     from sidecarlint.discover import STDIN, discover
-    from sidecarlint.engine import Settings, lint_file, settle
-    from sidecarlint.findings import Finding, assign_fingerprints, at_or_above
-    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes, read_file
-    from sidecarlint.suppress import Suppressions
-    from sidecarlint.templates import map_findings
+    from sidecarlint.engine import Settings, settle
+    from sidecarlint.findings import Finding, at_or_above
+    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
+    from sidecarlint.scan import Input, Options, default_jobs, scan
 
     settings = Settings(bound, kube, catalog)
-    settings.namespaces.update(config.mesh.get("namespaces", {}))
-    for mesh, options in config.mesh.items():
-        if mesh != "namespaces" and "native" in options:
-            settings.native[mesh] = options["native"]
-    settings.suppressions = Suppressions({rule.id for rule in rules})
-    from sidecarlint import render
-
+    settings.config_namespaces = dict(config.mesh.get("namespaces", {}))
+    for mesh, mesh_options in config.mesh.items():
+        if mesh != "namespaces" and "native" in mesh_options:
+            settings.config_native[mesh] = mesh_options["native"]
+    settings.known_rules = {rule.id for rule in rules}
     kustomize = render.kustomize_command()
     found = discover(
         list(paths) or ([] if charts else ["."]), config.exclude, list(charts), bool(kustomize)
     )
-    findings: list[Finding] = []
-    for path, message in found.problems:
-        findings.append(Finding("unreadable-file", "error", message, path, 1, 1))
-    max_bytes = config.max_file_bytes or DEFAULT_MAX_FILE_BYTES
-    roots = list(chart_root) or ["."]
-    for path in found.files:
-        if path == STDIN:
-            display = stdin_filename or "-"
-            loaded = load_bytes(display, sys.stdin.buffer.read())
-        else:
-            display = os.path.normpath(path)
-            loaded = read_file(path, max_bytes)
-        file_findings = lint_file(loaded, display, settings)
-        map_findings(file_findings, loaded.text, roots)
-        findings.extend(file_findings)
-        del loaded
-    helm_kube = f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None
-    for chart in found.charts:
-        findings.extend(
-            _lint_chart(chart, list(values), list(sets), helm_kube, settings, list(chart_root))
-        )
-    for directory in found.kustomizations:
-        findings.extend(_lint_kustomization(directory, bool(kustomize), settings))
+    count = len(found.files) + len(found.charts) + len(found.kustomizations)
+
+    def inputs():  # made as they are linted, so a huge tree costs no list of them
+        for path in found.files:
+            if path == STDIN:
+                yield Input("stdin", stdin_filename or "-", sys.stdin.buffer.read())
+            else:
+                yield Input("file", os.path.normpath(path))
+        for chart in found.charts:
+            yield Input("chart", os.path.normpath(chart))
+        for directory in found.kustomizations:
+            yield Input("kustomization", directory)
+
+    options = Options(
+        max_bytes=config.max_file_bytes or DEFAULT_MAX_FILE_BYTES,
+        chart_roots=list(chart_root),
+        values=list(values),
+        sets=list(sets),
+        helm_kube=f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None,
+        kustomize=bool(kustomize),
+    )
+    findings = [
+        Finding("unreadable-file", "error", message, path, 1, 1) for path, message in found.problems
+    ]
+    findings += scan(inputs(), settings, options, jobs or default_jobs(count))
     findings = settle(findings, settings)
-    findings += settings.suppressions.problems
     findings += settings.suppressions.unused(findings, settings.enabled)
     findings = [_with_severity(f, settings) for f in findings if f.rule in settings.enabled]
     findings.sort(key=Finding.sort_key)
-    assign_fingerprints(findings)
+    if output_format == "sarif" or baseline is not None or write_baseline:
+        from sidecarlint.findings import assign_fingerprints
+
+        assign_fingerprints(findings)
     if baseline is not None:
         findings = [f for f in findings if f.fingerprint not in baseline]
     if write_baseline:
@@ -253,20 +262,19 @@ def check(
         and sys.stdout.isatty()
         and not os.environ.get("NO_COLOR")
     )
-    inputs = len(found.files) + len(found.charts) + len(found.kustomizations)
     run = Run(
         shown,
-        inputs,
+        count,
         [b.rule for b in bound],
         use_color,
         {"srcroot": srcroot, "category": sarif_category},
     )
-    text = _render(output_format, run)
+    reporter = _reporter(output_format)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            reporter.write(run, handle)
     else:
-        click.echo(text, nl=False)
+        reporter.write(run, sys.stdout)
 
     if write_baseline:
         sys.exit(0)
@@ -275,62 +283,6 @@ def check(
     if any(f.rule in INPUT_ERRORS for f in active):
         sys.exit(2)
     sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
-
-
-def _lint_chart(chart, values, sets, helm_kube, settings, chart_roots):
-    """`helm template` a chart and lint the output, pointing findings at the templates."""
-    from sidecarlint import render
-    from sidecarlint.engine import lint_file
-    from sidecarlint.findings import Finding
-    from sidecarlint.loader import load_text
-    from sidecarlint.templates import map_findings
-
-    display = os.path.normpath(chart)
-    rendered = render.render_chart(chart, values, sets, helm_kube)
-    if rendered.text is None:
-        if rendered.error:
-            message = f"helm template failed for chart {display}: {rendered.error}"
-            return [Finding("render-failed", "error", message, display, 1, 1)]
-        message = (
-            f"Helm chart {display} was not linted: helm is not on PATH. Install helm, or "
-            f"render it yourself: {rendered.command} | sidecarlint check - "
-            f"--stdin-filename {display}"
-        )
-        return [Finding("render-unavailable", "info", message, display, 1, 1)]
-    loaded = load_text(display, rendered.text)
-    findings = lint_file(loaded, display, settings)
-    roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *chart_roots, "."]
-    map_findings(findings, loaded.text, roots)
-    return findings
-
-
-def _lint_kustomization(directory, available, settings):
-    """`kubectl kustomize` an overlay; findings are attributed to its kustomization file."""
-    from sidecarlint import render
-    from sidecarlint.engine import lint_file
-    from sidecarlint.findings import Finding
-    from sidecarlint.loader import load_text
-
-    name = next(n for n in render.KUSTOMIZATION_FILES if os.path.isfile(os.path.join(directory, n)))
-    display = os.path.normpath(os.path.join(directory, name))
-    if not available:
-        message = (
-            f"Kustomize overlay {os.path.normpath(directory)} was not rendered: neither kubectl "
-            "nor kustomize is on PATH, so its files were linted one by one (patches stay "
-            f"partial). Render it yourself: kubectl kustomize {directory} | sidecarlint check -"
-        )
-        return [Finding("render-unavailable", "info", message, display, 1, 1)]
-    rendered = render.render_kustomization(directory)
-    if rendered.text is None:
-        message = f"{rendered.command} failed: {rendered.error}"
-        return [Finding("render-failed", "error", message, display, 1, 1)]
-    output = f"{os.path.normpath(directory)} (kustomize build output)"
-    findings = lint_file(load_text(output, rendered.text), output, settings)
-    for finding in findings:
-        finding.rendered = (output, finding.line, finding.column)
-        finding.message += f" (line {finding.line} of the kustomize build output)"
-        finding.path, finding.line, finding.column = display, 1, 1
-    return findings
 
 
 def _with_severity(finding, settings):
@@ -342,16 +294,16 @@ def _with_severity(finding, settings):
     return finding
 
 
-def _render(output_format: str, run) -> str:
+def _reporter(output_format: str):
     if output_format == "json":
-        from sidecarlint.report.json import render
+        from sidecarlint.report import json as module
     elif output_format == "sarif":
-        from sidecarlint.report.sarif import render
+        from sidecarlint.report import sarif as module
     elif output_format == "github":
-        from sidecarlint.report.github import render
+        from sidecarlint.report import github as module
     else:
-        from sidecarlint.report.text import render
-    return render(run)
+        from sidecarlint.report import text as module
+    return module
 
 
 BASELINE_KEY = "sidecarlint-baseline"

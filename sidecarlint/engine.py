@@ -28,6 +28,10 @@ class Settings:
     # labels and annotations, and which meshes inject native sidecars.
     namespaces: dict[str, dict] = field(default_factory=dict)
     native: dict[str, bool] = field(default_factory=dict)
+    # What the config says; it wins over what the run's objects say.
+    config_namespaces: dict[str, dict] = field(default_factory=dict)
+    config_native: dict[str, bool] = field(default_factory=dict)
+    known_rules: set[str] = field(default_factory=set)
     suppressions: Suppressions | None = None
 
     def __post_init__(self) -> None:
@@ -143,22 +147,26 @@ def collect_facts(data: object, settings: Settings) -> None:
                     value = item.get("value")
     elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
         value = dig(data, "pilot", "env", "ENABLE_NATIVE_SIDECARS")
-    if value is not None and "istio" not in settings.native:
-        settings.native["istio"] = str(value).lower() == "true"
+    if value is not None:
+        settings.native.setdefault("istio", str(value).lower() == "true")
 
 
 def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
     """Keep the findings whose run-wide conditions hold, now that every file was read."""
     by_id = {s.id: s for s in settings.catalog.sidecars}
+    native = {**settings.native, **settings.config_native}
+    namespaces = {name: dict(labels) for name, labels in settings.config_namespaces.items()}
+    for name, labels in settings.namespaces.items():
+        namespaces.setdefault(name, {}).update(labels)
     kept = []
     for finding in findings:
         holds = True
         for condition in finding.requires:
             if condition[0] == "legacy":
-                holds = not settings.native.get(condition[1], False)
+                holds = not native.get(condition[1], False)
             elif condition[0] == "namespace":
                 sidecar = by_id.get(condition[1])
-                labels = settings.namespaces.get(condition[2], {})
+                labels = namespaces.get(condition[2], {})
                 inject = (sidecar.inject or {}) if sidecar else {}
                 holds = bool(signal(inject.get("namespace", []), labels)) and not signal(
                     inject.get("disable", []), labels

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 SEVERITIES = ("info", "warning", "error")
@@ -21,7 +20,7 @@ def at_or_above(severity: str, threshold: str) -> bool:
     return severity_rank(severity) >= severity_rank(threshold)
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: str
     severity: str
@@ -67,6 +66,8 @@ class Finding:
 def assign_fingerprints(findings: list[Finding]) -> None:
     """A fingerprint that survives unrelated edits: from the rule, the path, the object and
     the container, never the line; the n-th finding with the same key gets ':n'."""
+    import hashlib
+
     seen: dict[str, int] = {}
     for finding in findings:
         obj = f"{finding.kind or ''}/{finding.namespace or ''}/{finding.name or ''}"

@@ -261,7 +261,7 @@ def resolve_plain(value: str) -> object:
             if regexp.match(value):
                 result = _construct(tag, value)
                 break
-    if len(_plain_cache) > 20_000:
+    if len(_plain_cache) > 8192:
         _plain_cache.clear()
     if len(value) < 256:
         _plain_cache[value] = result

@@ -3,6 +3,8 @@ annotations without code scanning."""
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from sidecarlint.report import Run
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -14,6 +16,10 @@ def _data(text: str) -> str:
 
 def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def write(run: Run, out: TextIO) -> None:
+    out.write(render(run))
 
 
 def render(run: Run) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import quote
 
 import attr
@@ -162,6 +163,10 @@ def build(run: Run) -> om.SarifLog:
         newline_sequences=None,
     )
     return om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[sarif_run])
+
+
+def write(run: Run, out: TextIO) -> None:
+    out.write(render(run))
 
 
 def render(run: Run) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from sidecarlint.report import Run
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -32,14 +34,14 @@ def format_finding(finding, color: bool = False) -> str:
     )
 
 
-def render(run: Run) -> str:
-    lines = [format_finding(f, run.color) for f in run.findings]
+def write(run: Run, out: TextIO) -> None:
+    for finding in run.findings:
+        out.write(format_finding(finding, run.color) + "\n")
     counts = run.counts()
     total = sum(counts.values())
     files = _plural(run.files, "file")
     if total == 0:
-        lines.append(f"no findings in {files}")
+        out.write(f"no findings in {files}\n")
     else:
         parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
-        lines.append(f"{_plural(total, 'finding')} ({parts}) in {files}")
-    return "\n".join(lines) + "\n"
+        out.write(f"{_plural(total, 'finding')} ({parts}) in {files}\n")

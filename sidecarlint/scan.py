@@ -1,0 +1,183 @@
+"""Inputs → findings: read, render, lint and map every input, in one process or several.
+
+Every input (a file, standard input, a chart, a Kustomize overlay) is linted on its own by
+`scan_input`, which returns only small values: its findings, the facts it saw (namespaces,
+mesh installations) and its suppressions. `scan` runs it over all inputs, in this process or
+in a pool of forked workers (`--jobs`), and merges the results in input order, so the output
+is the same byte for byte whatever the number of jobs. Documents are dropped as soon as their
+file is linted: memory holds findings, not manifests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sidecarlint.engine import Settings, lint_file
+from sidecarlint.findings import Finding
+from sidecarlint.suppress import Declaration, Suppressions
+
+
+@dataclass
+class Options:
+    max_bytes: int
+    chart_roots: list[str] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+    helm_kube: str | None = None
+    kustomize: bool = False
+
+
+@dataclass
+class Input:
+    kind: str  # "file", "stdin", "chart" or "kustomization"
+    path: str
+    data: bytes | None = None  # standard input, read by the main process
+
+
+@dataclass
+class Result:
+    findings: list[Finding]
+    namespaces: dict
+    native: dict
+    declared: list[Declaration]
+    problems: list[Finding]
+
+
+def scan_input(item: Input, settings: Settings, options: Options) -> Result:
+    from sidecarlint.loader import load_bytes, read_file
+    from sidecarlint.templates import map_findings
+
+    settings.namespaces = {}
+    settings.native = {}
+    suppressions = settings.suppressions = Suppressions(settings.known_rules)
+    if item.kind == "chart":
+        findings = _lint_chart(item.path, settings, options)
+    elif item.kind == "kustomization":
+        findings = _lint_kustomization(item.path, settings, options)
+    else:
+        if item.kind == "stdin":
+            loaded = load_bytes(item.path, item.data or b"")
+        else:
+            loaded = read_file(item.path, options.max_bytes)
+        findings = lint_file(loaded, item.path, settings)
+        map_findings(findings, loaded.text, options.chart_roots or ["."])
+    return Result(
+        findings, settings.namespaces, settings.native, suppressions.declared, suppressions.problems
+    )
+
+
+def _lint_chart(chart: str, settings: Settings, options: Options) -> list[Finding]:
+    """`helm template` a chart and lint the output, pointing findings at the templates."""
+    from sidecarlint import render
+    from sidecarlint.loader import load_text
+    from sidecarlint.templates import map_findings
+
+    rendered = render.render_chart(chart, options.values, options.sets, options.helm_kube)
+    if rendered.text is None:
+        if rendered.error:
+            message = f"helm template failed for chart {chart}: {rendered.error}"
+            return [Finding("render-failed", "error", message, chart, 1, 1)]
+        message = (
+            f"Helm chart {chart} was not linted: helm is not on PATH. Install helm, or "
+            f"render it yourself: {rendered.command} | sidecarlint check - "
+            f"--stdin-filename {chart}"
+        )
+        return [Finding("render-unavailable", "info", message, chart, 1, 1)]
+    loaded = load_text(chart, rendered.text)
+    findings = lint_file(loaded, chart, settings)
+    roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *options.chart_roots, "."]
+    map_findings(findings, loaded.text, roots)
+    return findings
+
+
+def _lint_kustomization(directory: str, settings: Settings, options: Options) -> list[Finding]:
+    """`kubectl kustomize` an overlay; findings are attributed to its kustomization file."""
+    from sidecarlint import render
+    from sidecarlint.loader import load_text
+
+    name = next(n for n in render.KUSTOMIZATION_FILES if os.path.isfile(os.path.join(directory, n)))
+    display = os.path.normpath(os.path.join(directory, name))
+    if not options.kustomize:
+        message = (
+            f"Kustomize overlay {os.path.normpath(directory)} was not rendered: neither kubectl "
+            "nor kustomize is on PATH, so its files were linted one by one (patches stay "
+            f"partial). Render it yourself: kubectl kustomize {directory} | sidecarlint check -"
+        )
+        return [Finding("render-unavailable", "info", message, display, 1, 1)]
+    rendered = render.render_kustomization(directory)
+    if rendered.text is None:
+        message = f"{rendered.command} failed: {rendered.error}"
+        return [Finding("render-failed", "error", message, display, 1, 1)]
+    output = f"{os.path.normpath(directory)} (kustomize build output)"
+    findings = lint_file(load_text(output, rendered.text), output, settings)
+    for finding in findings:
+        finding.rendered = (output, finding.line, finding.column)
+        finding.message += f" (line {finding.line} of the kustomize build output)"
+        finding.path, finding.line, finding.column = display, 1, 1
+    return findings
+
+
+# ---------------------------------------------------------------------------------------
+# Running it, here or in workers
+
+_WORKER: tuple[Settings, Options] | None = None
+
+
+def _work(item: Input) -> Result:
+    assert _WORKER is not None
+    return scan_input(item, *_WORKER)
+
+
+def default_jobs(count: int) -> int:
+    """One process per CPU, or one for a single input (a pre-commit run on one file)."""
+    return 1 if count <= 1 else (os.cpu_count() or 1)
+
+
+def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int):
+    import multiprocessing
+
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        import gc
+
+        global _WORKER
+        _WORKER = (settings, options)  # inherited by the forked workers, never pickled
+        chunk = 16
+        gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                yield from pool.imap(_work, inputs, chunksize=chunk)
+        finally:
+            gc.unfreeze()
+            _WORKER = None
+    else:
+        for item in inputs:
+            yield scan_input(item, settings, options)
+
+
+def scan(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int) -> list[Finding]:
+    """Lint every input and merge, in input order: findings, facts and suppressions."""
+    namespaces: dict = {}
+    native: dict = {}
+    declared: list[Declaration] = []
+    problems: list[Finding] = []
+    findings: list[Finding] = []
+    for result in _results(inputs, settings, options, jobs):
+        offset = len(declared)
+        for finding in result.findings:
+            if finding.suppressed_by is not None:
+                finding.suppressed_by += offset
+        findings.extend(result.findings)
+        declared.extend(result.declared)
+        problems.extend(result.problems)
+        for name, labels in result.namespaces.items():
+            namespaces.setdefault(name, {}).update(labels)
+        for mesh, value in result.native.items():
+            native.setdefault(mesh, value)
+    settings.namespaces = namespaces
+    settings.native = native
+    suppressions = Suppressions(settings.known_rules)
+    suppressions.declared = declared
+    settings.suppressions = suppressions
+    return findings + problems
