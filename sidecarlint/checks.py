@@ -408,7 +408,24 @@ def signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
     return None
 
 
+def injected_message(sidecar, kind: str, why: str, kube: tuple[int, int]) -> str:
+    inject = sidecar.inject or {}
+    fixes = []
+    if kube >= (1, 29) and inject.get("native_fix"):
+        fixes.append(inject["native_fix"])
+    fixes += [inject[k] for k in ("disable_fix", "quit_fix") if inject.get(k)]
+    return (
+        f"{sidecar.title} will be injected into this {kind} as a legacy sidecar ({why}); it "
+        "keeps running after the job's containers finish, so the pod never completes; "
+        + "; or ".join(fixes)
+    )
+
+
 def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
+    """Sidecars a mesh injects at admission. A signal on the pod is a finding now (unless the
+    run turns out to run that mesh natively); a signal that can only come from the namespace
+    is one compact pending hit, settled once every Namespace object of the run is known
+    (engine.settle)."""
     if not workload.runs_to_completion:
         return
     pod = workload.pod
@@ -421,6 +438,7 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             if sidecar is not None:
                 present.add(sidecar.id)
     namespace = workload.namespace or "default"
+    by_namespace: list[tuple[str, bool]] = []
     for sidecar in env.catalog.injectors():
         inject = sidecar.inject or {}
         mesh = inject["mesh"]
@@ -432,29 +450,27 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             continue
         if signal(inject.get("native", []), labels, annotations):
             continue
-        requires: list[tuple] = []
+        forced_legacy = bool(signal(inject.get("legacy", []), labels, annotations))
         found = signal(inject.get("enable", []), labels, annotations)
         if found:
             node, key, why = found
+            yield Hit(
+                node,
+                injected_message(sidecar, workload.kind, why, env.kube),
+                key,
+                None,
+                () if forced_legacy else (("legacy", mesh),),
+                NO_CONTAINER,
+            )
         elif inject.get("namespace"):
-            requires.append(("namespace", sidecar.id, namespace))
-            node, key, why = workload.pod_metadata or pod, None, f"namespace '{namespace}'"
-        else:
-            continue
-        if not signal(inject.get("legacy", []), labels, annotations):
-            requires.append(("legacy", mesh))
-        fixes = []
-        if _natives_apply(env) and inject.get("native_fix"):
-            fixes.append(inject["native_fix"])
-        fixes += [inject[k] for k in ("disable_fix", "quit_fix") if inject.get(k)]
+            by_namespace.append((sidecar.id, forced_legacy))
+    if by_namespace:
         yield Hit(
-            node,
-            f"{sidecar.title} will be injected into this {workload.kind} as a legacy sidecar "
-            f"({why}); it keeps running after the job's containers finish, so the pod never "
-            f"completes; {'; or '.join(fixes)}",
-            key,
+            workload.pod_metadata or pod,
+            "",  # written by engine.settle for each mesh the namespace turns out to enable
             None,
-            tuple(requires),
+            None,
+            (("namespace", namespace, tuple(by_namespace)),),
             NO_CONTAINER,
         )
 

@@ -215,17 +215,21 @@ def check(
     found = discover(
         list(paths) or ([] if charts else ["."]), config.exclude, list(charts), bool(kustomize)
     )
-    count = len(found.files) + len(found.charts) + len(found.kustomizations)
+    count = 0
 
-    def inputs():  # made as they are linted, so a huge tree costs no list of them
+    def inputs():  # made as the walk finds them: a huge tree costs no list of its files
+        nonlocal count
         for path in found.files:
+            count += 1
             if path == STDIN:
                 yield Input("stdin", stdin_filename or "-", sys.stdin.buffer.read())
             else:
                 yield Input("file", os.path.normpath(path))
         for chart in found.charts:
+            count += 1
             yield Input("chart", os.path.normpath(chart))
         for directory in found.kustomizations:
+            count += 1
             yield Input("kustomization", directory)
 
     options = Options(
@@ -236,10 +240,11 @@ def check(
         helm_kube=f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None,
         kustomize=bool(kustomize),
     )
-    findings = [
+    single = len(paths) == 1 and not charts and (paths[0] == STDIN or os.path.isfile(paths[0]))
+    findings = scan(inputs(), settings, options, jobs or default_jobs(1 if single else 2))
+    findings += [
         Finding("unreadable-file", "error", message, path, 1, 1) for path, message in found.problems
     ]
-    findings += scan(inputs(), settings, options, jobs or default_jobs(count))
     findings = settle(findings, settings)
     findings += settings.suppressions.unused(findings, settings.enabled)
     findings = [_with_severity(f, settings) for f in findings if f.rule in settings.enabled]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -12,7 +13,8 @@ STDIN = "-"
 
 @dataclass
 class Discovery:
-    files: list[str] = field(default_factory=list)
+    # Filled as the walk goes: iterate `files` first; the other lists are complete after.
+    files: Iterator[str] = field(default_factory=lambda: iter(()))
     charts: list[str] = field(default_factory=list)
     kustomizations: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
@@ -65,14 +67,26 @@ def discover(
     collected too, and not walked when they can be rendered. Links to folders are not
     followed, so link loops cannot trap the walk."""
     found = Discovery()
-    seen: set[str] = set()
+    found.files = _files(paths, exclude, charts or [], render_kustomize, found)
+    return found
+
+
+def _files(
+    paths: list[str], exclude: list[str], charts: list[str], render_kustomize: bool, found
+) -> Iterator[str]:
+    # Paths are only remembered (to lint a file once) when several were named, since one
+    # folder's walk cannot meet a file twice: a huge tree costs no list of its paths.
+    seen: set[str] | None = set() if len(paths) > 1 else None
     seen_charts: set[str] = set()
+    pending: list[str] = []
 
     def add(path: str) -> None:
-        key = os.path.normpath(path)
-        if key not in seen:
+        if seen is not None:
+            key = os.path.normpath(path)
+            if key in seen:
+                return
             seen.add(key)
-            found.files.append(path)
+        pending.append(path)
 
     def add_chart(path: str) -> None:
         key = os.path.realpath(path)
@@ -84,12 +98,14 @@ def discover(
         found.kustomizations.append(path)
         return render_kustomize
 
-    for chart in charts or []:
+    for chart in charts:
         add_chart(chart)
 
     for path in paths:
         if path == STDIN:
             add(path)
+            yield from pending
+            pending.clear()
             continue
         if not os.path.lexists(path):
             found.problems.append((path, "path does not exist"))
@@ -106,15 +122,19 @@ def discover(
                 add_chart(path)
             else:
                 add(path)  # an unreadable file or a broken link is reported when it is read
+            yield from pending
+            pending.clear()
             continue
         if is_chart(path):
             add_chart(path)
             continue
-        _walk(path, exclude, found, add, add_chart, add_kustomization)
-    return found
+        for _ in _walk(path, exclude, found, add, add_chart, add_kustomization):
+            yield from pending
+            pending.clear()
 
 
 def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_kustomization):
+    """Walk one folder; yields once per folder, after `add` was called for its files."""
     from sidecarlint.render import is_chart_archive, is_kustomization
 
     if is_kustomization(top) and add_kustomization(top):
@@ -145,3 +165,4 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
                 continue
             if not is_excluded(path, exclude):
                 add(path)
+        yield directory

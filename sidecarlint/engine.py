@@ -152,7 +152,12 @@ def collect_facts(data: object, settings: Settings) -> None:
 
 
 def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
-    """Keep the findings whose run-wide conditions hold, now that every file was read."""
+    """Keep the findings whose run-wide conditions hold, now that every file was read, and
+    write out the pending namespace findings of job-injected-legacy-sidecar."""
+    from dataclasses import replace
+
+    from sidecarlint.checks import injected_message
+
     by_id = {s.id: s for s in settings.catalog.sidecars}
     native = {**settings.native, **settings.config_native}
     namespaces = {name: dict(labels) for name, labels in settings.config_namespaces.items()}
@@ -160,21 +165,26 @@ def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
         namespaces.setdefault(name, {}).update(labels)
     kept = []
     for finding in findings:
-        holds = True
-        for condition in finding.requires:
-            if condition[0] == "legacy":
-                holds = not native.get(condition[1], False)
-            elif condition[0] == "namespace":
-                sidecar = by_id.get(condition[1])
-                labels = namespaces.get(condition[2], {})
-                inject = (sidecar.inject or {}) if sidecar else {}
-                holds = bool(signal(inject.get("namespace", []), labels)) and not signal(
-                    inject.get("disable", []), labels
-                )
-            if not holds:
-                break
-        if holds:
+        if not finding.requires:
             kept.append(finding)
+            continue
+        condition = finding.requires[0]
+        if condition[0] == "legacy":
+            if not native.get(condition[1], False):
+                kept.append(finding)
+            continue
+        # ("namespace", name, ((sidecar id, forced legacy), ...))
+        labels = namespaces.get(condition[1], {})
+        for sidecar_id, forced_legacy in condition[2]:
+            inject = by_id[sidecar_id].inject or {}
+            found = signal(inject.get("namespace", []), labels)
+            if not found or signal(inject.get("disable", []), labels):
+                continue
+            if not forced_legacy and native.get(inject["mesh"], False):
+                continue
+            why = f"namespace '{condition[1]}' has {found[2]}"
+            message = injected_message(by_id[sidecar_id], finding.kind or "pod", why, settings.kube)
+            kept.append(replace(finding, message=message, requires=()))
     return kept
 
 

@@ -292,6 +292,14 @@ class BoundRule:
     params: dict[str, Any]
     options: Any
     severity_overridden: bool = False
+    interpreter: Any = None  # one per rule: jmespath's search() makes one per call
+
+    def search(self, expression, data: object) -> object:
+        if self.interpreter is None:
+            from jmespath.visitor import TreeInterpreter
+
+            self.interpreter = TreeInterpreter(self.options)
+        return self.interpreter.visit(expression.parsed, data)
 
     @property
     def id(self) -> str:
@@ -309,7 +317,7 @@ def evaluate_find(bound: BoundRule, context: dict) -> Iterator[Hit]:
     """Run a `find:` rule: each node it returns (or `true` for the pod) is a hit."""
     rule = bound.rule
     try:
-        result = rule.find.search(context, options=bound.options)
+        result = bound.search(rule.find, context)
     except (JMESPathError, TypeError, ValueError, AttributeError, RecursionError):
         return  # a value of the wrong shape: the rule does not apply to this workload
     if result is None or result is False or result == []:
@@ -333,7 +341,7 @@ def format_message(bound: BoundRule, node: object) -> str:
         fields[name] = value
     for name, expression in bound.rule.values.items():
         try:
-            value = expression.search(node, options=bound.options)
+            value = bound.search(expression, node)
         except (JMESPathError, TypeError, ValueError, AttributeError, RecursionError):
             value = None
         fields[name] = "" if value is None else value
