@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -233,7 +234,7 @@ def make_finding(
     return Finding(
         rule=bound.id,
         severity=severity,
-        message=hit.message,
+        message=sys.intern(hit.message),  # the same advice repeats across files: keep one copy
         path=path,
         line=position[0],
         column=position[1],
