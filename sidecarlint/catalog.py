@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import translate
-from importlib import resources
 
 import yaml
 
@@ -232,13 +231,10 @@ _builtin: list[Sidecar] | None = None
 def builtin() -> list[Sidecar]:
     global _builtin
     if _builtin is None:
-        text = (
-            resources.files("sidecarlint.builtin_rules")
-            .joinpath("sidecars.yaml")
-            .read_text("utf-8")
-        )
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        _builtin = parse_entries((data or {}).get("sidecars"), "sidecars.yaml")
+        from sidecarlint.cache import builtin_yaml
+
+        data = builtin_yaml().get("sidecars.yaml") or {}
+        _builtin = parse_entries(data.get("sidecars"), "sidecars.yaml")
     return _builtin
 
 

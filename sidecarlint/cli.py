@@ -211,9 +211,11 @@ def check(
         if mesh != "namespaces" and "native" in mesh_options:
             settings.config_native[mesh] = mesh_options["native"]
     settings.known_rules = {rule.id for rule in rules}
-    kustomize = render.kustomize_command()
     found = discover(
-        list(paths) or ([] if charts else ["."]), config.exclude, list(charts), bool(kustomize)
+        list(paths) or ([] if charts else ["."]),
+        config.exclude,
+        list(charts),
+        lambda: render.kustomize_command() is not None,
     )
     count = 0
 
@@ -238,7 +240,6 @@ def check(
         values=list(values),
         sets=list(sets),
         helm_kube=f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None,
-        kustomize=bool(kustomize),
     )
     single = len(paths) == 1 and not charts and (paths[0] == STDIN or os.path.isfile(paths[0]))
     findings = scan(inputs(), settings, options, jobs or default_jobs(1 if single else 2))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -58,7 +58,7 @@ def discover(
     paths: list[str],
     exclude: list[str],
     charts: list[str] | None = None,
-    render_kustomize: bool = False,
+    render_kustomize: Callable[[], bool] = lambda: False,
 ) -> Discovery:
     """Files named on the command line are linted whatever their extension; folders are
     walked for *.yaml, *.yml and *.json, skipping hidden folders and excluded paths. Helm
@@ -72,7 +72,11 @@ def discover(
 
 
 def _files(
-    paths: list[str], exclude: list[str], charts: list[str], render_kustomize: bool, found
+    paths: list[str],
+    exclude: list[str],
+    charts: list[str],
+    render_kustomize: Callable[[], bool],
+    found,
 ) -> Iterator[str]:
     # Paths are only remembered (to lint a file once) when several were named, since one
     # folder's walk cannot meet a file twice: a huge tree costs no list of its paths.
@@ -96,7 +100,7 @@ def _files(
 
     def add_kustomization(path: str) -> bool:
         found.kustomizations.append(path)
-        return render_kustomize
+        return render_kustomize()
 
     for chart in charts:
         add_chart(chart)

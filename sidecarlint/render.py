@@ -5,9 +5,6 @@ chart's hooks; `helm template` only prints them, so hook Jobs and test Pods are 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tarfile
 from dataclasses import dataclass
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -22,10 +19,14 @@ class Rendered:
 
 
 def helm_binary() -> str | None:
+    import shutil
+
     return shutil.which("helm")
 
 
 def kustomize_command() -> list[str] | None:
+    import shutil
+
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
@@ -41,6 +42,8 @@ def is_chart_archive(path: str) -> bool:
     """A packaged chart: a gzip tarball whose top folder holds Chart.yaml."""
     if not path.endswith(".tgz"):
         return False
+    import tarfile
+
     try:
         with tarfile.open(path, "r:gz") as archive:
             for member in archive:
@@ -69,6 +72,8 @@ def helm_command(
 
 
 def _run(command: list[str], binary: str | None = None) -> Rendered:
+    import subprocess
+
     shown = " ".join(command)
     try:
         result = subprocess.run(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, NamedTuple
 
 import jmespath
@@ -233,12 +232,12 @@ def _parse_file(rule_id: str, text: str, origin: str) -> Rule:
 
 
 def builtin_rules() -> list[Rule]:
-    folder = resources.files("sidecarlint.builtin_rules")
+    from sidecarlint.cache import builtin_yaml
+
     rules = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml") and entry.name != "sidecars.yaml":
-            rule_id = entry.name[: -len(".yaml")]
-            rules.append(_parse_file(rule_id, entry.read_text("utf-8"), f"builtin:{entry.name}"))
+    for name, data in builtin_yaml().items():
+        if name != "sidecars.yaml":
+            rules.append(parse_rule(name[: -len(".yaml")], data, f"builtin:{name}"))
     return rules
 
 

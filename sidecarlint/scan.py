@@ -26,7 +26,6 @@ class Options:
     values: list[str] = field(default_factory=list)
     sets: list[str] = field(default_factory=list)
     helm_kube: str | None = None
-    kustomize: bool = False
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
 
     name = next(n for n in render.KUSTOMIZATION_FILES if os.path.isfile(os.path.join(directory, n)))
     display = os.path.normpath(os.path.join(directory, name))
-    if not options.kustomize:
+    if render.kustomize_command() is None:
         message = (
             f"Kustomize overlay {os.path.normpath(directory)} was not rendered: neither kubectl "
             "nor kustomize is on PATH, so its files were linted one by one (patches stay "
@@ -136,10 +135,14 @@ def default_jobs(count: int) -> int:
 
 
 def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int):
-    import multiprocessing
+    if jobs > 1:
+        import multiprocessing
 
-    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if "fork" not in multiprocessing.get_all_start_methods():
+            jobs = 1
+    if jobs > 1:
         import gc
+        import multiprocessing
 
         global _WORKER
         _WORKER = (settings, options)  # inherited by the forked workers, never pickled

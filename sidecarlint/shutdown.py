@@ -8,7 +8,6 @@ only ever rests on values read from the manifest, never on a guess.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -227,6 +226,8 @@ def _proxy_config(container: dict, annotation: dict | None) -> dict:
     merged: dict = {}
     raw = _env(container, "PROXY_CONFIG")
     if isinstance(raw, str) and raw.strip():
+        import json
+
         try:
             value = json.loads(raw)
         except ValueError:
