@@ -50,3 +50,16 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"the shared corpus is not at {CORPUS} (set SIDECARLINT_CORPUS)")
     return CORPUS
+
+
+# Property-based tests run with a fixed seed and a bounded number of examples, in CI and here.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "fixed",
+    derandomize=True,
+    max_examples=int(os.environ.get("SIDECARLINT_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("fixed")

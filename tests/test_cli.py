@@ -381,3 +381,35 @@ def test_user_sidecar_in_config_feeds_probe_hints_and_the_shutdown_budget(tmp_pa
     assert by_rule["grace-period-too-short"]["message"].startswith(
         "needs at least 40s: edge stop 40s; terminationGracePeriodSeconds is 30s (the default)"
     )
+
+
+def test_size_limit_from_config_and_walk_survives_links(tmp_path):
+    (tmp_path / ".sidecarlint.yaml").write_text("max_file_bytes: 200\n")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "big.yaml").write_bytes(BAD.read_bytes())  # ~800 bytes
+    (tmp_path / "k8s" / "small.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n")
+    (tmp_path / "k8s" / "loop").symlink_to(tmp_path / "k8s")  # a folder link loop
+    (tmp_path / "k8s" / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    code, findings = lint_json("k8s")
+    assert code == 2
+    assert sorted((f["path"], f["rule"]) for f in findings) == [
+        ("k8s/big.yaml", "unreadable-file"),
+        ("k8s/dangling.yaml", "unreadable-file"),
+    ]
+    big = next(f for f in findings if f["path"] == "k8s/big.yaml")
+    assert "larger than 200 bytes (max_file_bytes)" in big["message"]
+
+
+def test_jobs_give_byte_identical_output(tmp_path):
+    for index in range(12):
+        (tmp_path / f"app-{index}.yaml").write_bytes(BAD.read_bytes())
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\n"
+        "metadata: {name: shop, labels: {istio-injection: enabled}}\n"
+    )
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        code, out, _ = run_cli("check", ".", "--format", "sarif", "--jobs", jobs)
+        outputs.append(out)
+    assert code == 1 and outputs[0] == outputs[1] == outputs[2]
+    assert len(json.loads(outputs[0])["runs"][0]["results"]) == 24

@@ -169,3 +169,14 @@ def test_unreadable_paths(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_text("a: 1\n" * 100)
     assert "larger than" in read_file(str(big), max_bytes=50).problems[0].message
+
+
+def test_document_count_is_bounded(monkeypatch):
+    from sidecarlint import loader
+
+    monkeypatch.setattr(loader, "MAX_DOCUMENTS", 5)
+    loaded = load_text("many.yaml", "a: 1\n---\n" * 20)
+    assert len(loaded.documents) == 5
+    assert [p.message for p in loaded.problems] == [
+        "more than 5 documents in one file; the rest skipped"
+    ]
