@@ -172,9 +172,10 @@ def _member(container: dict, workload: Workload, env: Env) -> Member:
     name = _name(container)
     sidecar = env.catalog.match(container)
     if sidecar is not None:
-        stop = shutdown.sidecar_stop_seconds(
-            container, sidecar.stop, annotations, _istio_proxy_config(annotations)
+        proxy_config = (
+            _istio_proxy_config(annotations) if sidecar.stop.get("model") == "istio" else None
         )
+        stop = shutdown.sidecar_stop_seconds(container, sidecar.stop, annotations, proxy_config)
     else:
         declared = shutdown.declared_stop_seconds(annotations, name)
         app_default = env.params.get("app_stop_seconds") or 0

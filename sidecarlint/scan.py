@@ -146,7 +146,7 @@ def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs
 
         global _WORKER
         _WORKER = (settings, options)  # inherited by the forked workers, never pickled
-        chunk = 16
+        chunk = 32
         gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:

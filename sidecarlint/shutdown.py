@@ -99,16 +99,35 @@ def _script_of(words: list[str]) -> str | None:
     return None
 
 
+_SEGMENTS = re.compile(r"&&|\|\||;|\n|\|")
+_chain_cache: dict[str, tuple[float, bool]] = {}
+
+
 def _chain_seconds(script: str) -> Estimate:
-    """Sum the sleeps of a shell chain (`a && sleep 5; sleep 2m`)."""
+    """Sum the sleeps of a shell chain (`a && sleep 5; sleep 2m`). Scripts repeat across
+    manifests, so results are remembered."""
+    cached = _chain_cache.get(script)
+    if cached is None:
+        estimate = _parse_chain(script)
+        cached = (estimate.seconds, estimate.exact)
+        if len(_chain_cache) > 4096:
+            _chain_cache.clear()
+        _chain_cache[script] = cached
+    return Estimate(cached[0], cached[1])
+
+
+def _parse_chain(script: str) -> Estimate:
     total = 0.0
     exact = True
     found_sleep = False
-    for segment in re.split(r"&&|\|\||;|\n|\|", script):
-        try:
-            words = shlex.split(segment, comments=True)
-        except ValueError:
-            return UNKNOWN
+    for segment in _SEGMENTS.split(script):
+        if "'" in segment or '"' in segment or "\\" in segment or "#" in segment:
+            try:
+                words = shlex.split(segment, comments=True)
+            except ValueError:
+                return UNKNOWN
+        else:
+            words = segment.split()  # no quoting: what shlex would give, far faster
         if not words:
             continue
         program = words[0].rsplit("/", 1)[-1]
@@ -119,7 +138,7 @@ def _chain_seconds(script: str) -> Estimate:
             total += sum(v for v in values if v is not None)
             found_sleep = True
         elif program == "exec" and len(words) > 1:
-            return _chain_seconds(" ".join(words[1:]))
+            return _parse_chain(" ".join(words[1:]))
         elif program not in _INSTANT:
             exact = False  # an unknown command: the sleeps are a lower bound
     if not found_sleep and exact:
