@@ -49,7 +49,7 @@ class CatalogError(ValueError):
     pass
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Sidecar:
     id: str
     title: str
@@ -115,7 +115,7 @@ def _alternation(patterns_by_sidecar: list[list[str]]) -> re.Pattern | None:
     return re.compile(f"(?s:{'|'.join(groups)})\\Z") if groups else None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Catalog:
     sidecars: list[Sidecar]
     _matches: dict = field(default_factory=dict, repr=False)

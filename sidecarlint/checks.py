@@ -23,7 +23,7 @@ from sidecarlint.workloads import Workload, containers, grace_period, is_native_
 NETWORK_CATEGORIES = {"mesh-proxy", "proxy", "database-proxy"}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Env:
     """What a check may read besides the workload: its params and the run's settings."""
 

@@ -36,7 +36,7 @@ class ConfigError(ValueError):
     pass
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Config:
     path: str | None = None
     kube_version: tuple[int, int] | None = None

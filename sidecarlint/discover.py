@@ -11,7 +11,7 @@ EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Discovery:
     # Filled as the walk goes: iterate `files` first; the other lists are complete after.
     files: Iterator[str] = field(default_factory=lambda: iter(()))

@@ -17,7 +17,7 @@ from sidecarlint.workloads import Workload, dig, find_workloads
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Settings:
     """Everything a run decided before linting: rules with their options, the target."""
 

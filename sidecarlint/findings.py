@@ -20,7 +20,7 @@ def at_or_above(severity: str, threshold: str) -> bool:
     return severity_rank(severity) >= severity_rank(threshold)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Finding:
     rule: str
     severity: str

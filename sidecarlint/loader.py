@@ -79,7 +79,7 @@ class Positions:
             return None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Document:
     data: object
     index: int
@@ -87,7 +87,7 @@ class Document:
     source: str | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Problem:
     """A problem with the file itself; `rule` is the id it is reported under."""
 
@@ -97,7 +97,7 @@ class Problem:
     column: int = 1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class LoadedFile:
     path: str
     documents: list[Document] = field(default_factory=list)

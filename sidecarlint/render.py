@@ -11,7 +11,7 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 TIMEOUT = 180
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Rendered:
     text: str | None
     error: str | None = None

@@ -63,14 +63,14 @@ class Hit(NamedTuple):
 NO_CONTAINER = object()
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Param:
     default: Any
     type: str
     description: str = ""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Rule:
     id: str
     summary: str
@@ -282,7 +282,7 @@ class _Fields(dict):
         return "?"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class BoundRule:
     """A rule with this run's severity, params and function table."""
 

@@ -19,7 +19,7 @@ from sidecarlint.findings import Finding
 from sidecarlint.suppress import Declaration, Suppressions
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Options:
     max_bytes: int
     chart_roots: list[str] = field(default_factory=list)
@@ -28,14 +28,14 @@ class Options:
     helm_kube: str | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Input:
     kind: str  # "file", "stdin", "chart" or "kustomization"
     path: str
     data: bytes | None = None  # standard input, read by the main process
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Result:
     findings: list[Finding]
     namespaces: dict

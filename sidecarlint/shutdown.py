@@ -390,7 +390,7 @@ def declared_stop_seconds(annotations: dict, name: str) -> Estimate | None:
 # The models
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Member:
     """One container in the model: its name, preStop P and stop time S."""
 
@@ -403,7 +403,7 @@ class Member:
         return self.prestop + self.stop
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Budget:
     need: float  # seconds, from known values only (a lower bound)
     exact: bool

@@ -15,7 +15,7 @@ from sidecarlint.workloads import Workload
 ANNOTATION_PREFIX = "ignore.sidecarlint.io/"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Declaration:
     """One suppression as written: where, for which rules, and why."""
 

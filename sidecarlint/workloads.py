@@ -22,7 +22,7 @@ NOT_WORKLOADS = {"ConfigMap", "Secret", "Service", "CustomResourceDefinition"}
 JOB_KINDS = {"Job", "CronJob"}
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Workload:
     """One pod spec and the object around it."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sidecarlint.findings import Finding
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Run:
     """What every reporter may print besides the findings."""
 
