@@ -25,7 +25,6 @@ class Declaration:
     rules: list[str]
     reason: str
     form: str  # "annotation" or "comment"
-    used: set[str] | None = None
 
 
 class Suppressions:
@@ -35,7 +34,6 @@ class Suppressions:
         self.known = known_rules
         self.declared: list[Declaration] = []
         self.problems: list[Finding] = []
-        self._comment_ids: dict[tuple[str, int], int] = {}
 
     def _declare(self, declaration: Declaration) -> int | None:
         unknown = [r for r in declaration.rules if r not in self.known]
