@@ -400,7 +400,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     value = _scalar(event)
                 if event.anchor:
                     anchors[event.anchor] = value
-                mark = event.start_mark
+                source = event  # its start_mark is read only if needed (a key, a root)
             elif cls is mapping_start or cls is sequence_start:
                 mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
@@ -412,8 +412,9 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 new: object = {} if cls is mapping_start else []
                 # positions of recovered documents carry their line offset
                 nodes[id(new)] = (mark.line + 1 + base, mark.column + 1) if base else mark
-                if event.anchor:
+                if event.anchor:  # only an anchored node can be aliased, or contain its alias
                     anchors[event.anchor] = new
+                    open_ids.add(id(new))
                 if container is not None:
                     _insert_check(is_map, has_key, new, mark, base)
                 stack.append((container, is_map, keys, key, has_key, key_mark, merges))
@@ -422,19 +423,19 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 if is_map:
                     keys = all_keys[id(new)] = {}
                 key, has_key, key_mark, merges = None, False, None, None
-                open_ids.add(id(new))
                 continue
             elif cls is mapping_end or cls is sequence_end:
                 if merges:
                     _apply_merges(container, keys, merges)
                 done = container
-                open_ids.discard(id(done))
+                if open_ids:
+                    open_ids.discard(id(done))
                 container, is_map, keys, key, has_key, key_mark, merges = stack.pop()
                 if container is None:
                     root = done
                     continue
                 value = done
-                mark = None
+                source = None
             elif cls is alias_event:
                 mark = event.start_mark
                 if event.anchor not in anchors:
@@ -455,6 +456,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                         )
                     )
                     value = None
+                source = event
             elif cls is ev.DocumentStartEvent:
                 root = None
                 content_line = event.start_mark.line + 1 + base
@@ -482,15 +484,16 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             # a value to put in the current collection (or the document root)
             if container is None:
                 root = value
-                content_line = mark.line + 1 + base if mark is not None else content_line
+                if source is not None:
+                    content_line = source.start_mark.line + 1 + base
             elif not is_map:
                 container.append(value)  # type: ignore[attr-defined]
             elif not has_key:
-                if mark is None:  # a collection just closed, used as a key
+                if source is None:  # a collection just closed, used as a key
                     raise LoadError(
                         "a mapping or sequence used as a mapping key (unhashable key)", 1, 1
                     )
-                key, has_key, key_mark = value, True, mark
+                key, has_key, key_mark = value, True, source.start_mark
             else:
                 has_key = False
                 if key is MERGE:
