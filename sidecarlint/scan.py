@@ -46,7 +46,6 @@ class Result:
 
 def scan_input(item: Input, settings: Settings, options: Options) -> Result:
     from sidecarlint.loader import load_bytes, read_file
-    from sidecarlint.templates import map_findings
 
     settings.namespaces = {}
     settings.native = {}
@@ -61,7 +60,10 @@ def scan_input(item: Input, settings: Settings, options: Options) -> Result:
         else:
             loaded = read_file(item.path, options.max_bytes)
         findings = lint_file(loaded, item.path, settings)
-        map_findings(findings, loaded.text, options.chart_roots or ["."])
+        if any(finding.source for finding in findings):  # Helm output: point at templates
+            from sidecarlint.templates import map_findings
+
+            map_findings(findings, loaded.text, options.chart_roots or ["."])
     return Result(
         findings, settings.namespaces, settings.native, suppressions.declared, suppressions.problems
     )

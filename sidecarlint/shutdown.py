@@ -9,7 +9,6 @@ only ever rests on values read from the manifest, never on a guess.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 
 DEFAULT_GRACE = 30
@@ -122,6 +121,8 @@ def _parse_chain(script: str) -> Estimate:
     found_sleep = False
     for segment in _SEGMENTS.split(script):
         if "'" in segment or '"' in segment or "\\" in segment or "#" in segment:
+            import shlex
+
             try:
                 words = shlex.split(segment, comments=True)
             except ValueError:
