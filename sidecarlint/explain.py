@@ -11,7 +11,12 @@ HEADINGS = (("what", "What it flags"), ("why", "Why it matters"))
 
 def _wrap(text: str) -> str:
     return textwrap.fill(
-        " ".join(str(text).split()), width=88, initial_indent="  ", subsequent_indent="  "
+        " ".join(str(text).split()),
+        width=88,
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
     )
 
 
@@ -29,7 +34,7 @@ def render_rule(rule: Rule) -> str:
         lines.append("Parameters (set in config under params.<rule-id>):")
         for name, param in rule.params.items():
             desc = f": {param.description}" if param.description else ""
-            lines.append(f"  {name} ({param.type}, default {param.default!r}){desc}")
+            lines.append(_wrap(f"{name} ({param.type}, default {param.default!r}){desc}"))
         lines.append("")
     if docs.get("example"):
         lines += ["Example (flagged):", _block(docs["example"]), ""]
