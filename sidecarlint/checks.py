@@ -168,6 +168,14 @@ def _istio_proxy_config(annotations: dict) -> dict | None:
 
 
 def _member(container: dict, workload: Workload, env: Env) -> Member:
+    key = ("member", id(container), env.params.get("app_stop_seconds"))
+    member = workload.memo.get(key)
+    if member is None:
+        member = workload.memo[key] = _new_member(container, workload, env)
+    return member
+
+
+def _new_member(container: dict, workload: Workload, env: Env) -> Member:
     annotations = _annotations(workload)
     name = _name(container)
     sidecar = env.catalog.match(container)

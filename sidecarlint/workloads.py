@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # kind → path from the object to the pod template (a dict with metadata and spec)
@@ -33,6 +33,8 @@ class Workload:
     pod: dict
     pod_metadata: dict
     runs_to_completion: bool
+    # What several checks derive from the same container (its shutdown model), kept once.
+    memo: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
