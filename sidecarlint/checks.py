@@ -311,14 +311,14 @@ def _fix_native(sidecar, env: Env, name: str) -> str:
     )
 
 
-_NEVER_EXITS = re.compile(
+_NEVER_EXITS = (
     r"\btail\s+(?:-\w*\s+)*-\w*[fF]|\bsleep\s+infinity\b|\bwhile\s+(?:true|:)\s*;?\s*do\b"
 )
 
 
 def _never_exits(container: dict) -> str | None:
     """A command that visibly runs forever (`tail -F`, `sleep infinity`, `while true`)."""
-    match = _NEVER_EXITS.search(_command_text([container]))
+    match = re.search(_NEVER_EXITS, _command_text([container]))
     return match.group(0) if match else None
 
 

@@ -29,10 +29,10 @@ MAX_DEPTH = 1000
 MAX_DOCUMENTS = 10_000
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 
-_TEMPLATE_MARKER = re.compile(r"\{\{-?\s*[-.$\w/(\"'!]|\{%")
-_SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.M)
-_DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
-IGNORE_COMMENT = re.compile(r"#\s*sidecarlint:\s*ignore\[([^\]]*)\][ \t]*([^\r\n]*)")
+_TEMPLATE_MARKER = r"\{\{-?\s*[-.$\w/(\"'!]|\{%"
+_SOURCE_COMMENT = r"(?m)^#\s*Source:\s*(\S.*?)\s*$"
+_DOC_START = re.compile(r"(?m)^---(?:[ \t]|$)")
+IGNORE_COMMENT = r"#\s*sidecarlint:\s*ignore\[([^\]]*)\][ \t]*([^\r\n]*)"
 
 
 class _Merge:
@@ -314,7 +314,7 @@ def load_text(path: str, text: str) -> LoadedFile:
         chunk = text[offset:]
     _attach_sources(text, loaded.documents)
     if "sidecarlint:" in text:
-        for match in IGNORE_COMMENT.finditer(text):
+        for match in re.finditer(IGNORE_COMMENT, text):
             line, column = _line_col_of_offset(text, match.start())
             rules = [r.strip() for r in match.group(1).split(",") if r.strip()]
             # a later comment on the line is not the reason
@@ -327,7 +327,7 @@ def _is_template_error(text: str, line: int) -> bool:
     """A parse error caused by template markup: a `{{`/`{%` on the error line or the three
     lines before it. (A ConfigMap that merely holds a template string parses fine.)"""
     lines = text.split("\n", line)[:line]
-    return any(_TEMPLATE_MARKER.search(text_line) for text_line in lines[-4:])
+    return any(re.search(_TEMPLATE_MARKER, text_line) for text_line in lines[-4:])
 
 
 def _next_document_start(text: str, line: int, after: int) -> tuple[int, int] | None:
@@ -346,7 +346,7 @@ def _attach_sources(text: str, documents: list[Document]) -> None:
     if "Source:" not in text or not documents:
         return
     comments = [
-        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _SOURCE_COMMENT.finditer(text)
+        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in re.finditer(_SOURCE_COMMENT, text)
     ]
     index = 0
     current = None

@@ -14,20 +14,20 @@ from dataclasses import dataclass, field
 DEFAULT_GRACE = 30
 STOP_ANNOTATION = "sidecarlint.io/stop-seconds"
 
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_DURATION = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_GO_DURATION_FULL = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
-_SLEEP_ARG = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$")
+_GO_DURATION_FULL = r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+"
+_SLEEP_ARG = r"^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$"
 _SLEEP_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Commands in a preStop chain that return at once.
 _INSTANT = {"echo", "true", "kill", "pkill", "killall", "touch", "rm", "printf", ":", "date"}
 _SHELLS = {"sh", "bash", "ash", "dash", "zsh", "busybox"}
 # preStop hooks that stop the sidecar itself (semantics.md §5.5)
-_SELF_STOP = re.compile(
+_SELF_STOP = (
     r"cloud[-_]sql[-_]proxy\S*\s+shutdown|/quitquitquit|:4191/shutdown|/v1\.0/shutdown"
     r"|/graceful_shutdown|\bkill\s+(?:-\S+\s+)*1\b|/agent/v1/quit"
 )
-_ISTIO_DRAIN = re.compile(r"pilot-agent\s+request\b.*\bPOST\s+drain\b")
+_ISTIO_DRAIN = r"pilot-agent\s+request\b.*\bPOST\s+drain\b"
 
 
 @dataclass
@@ -65,10 +65,10 @@ def parse_duration(value: object) -> float | None:
         return text
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text)
-    if not _GO_DURATION_FULL.fullmatch(text):
+    if not re.fullmatch(_GO_DURATION_FULL, text):
         return None
     total = 0.0
-    for number, unit in _GO_DURATION.findall(text):
+    for number, unit in re.findall(_GO_DURATION, text):
         total += float(number) * _GO_UNITS[unit]
     return total
 
@@ -78,7 +78,7 @@ def parse_sleep_argument(value: object) -> float | None:
     text = _number_or_text(value)
     if not isinstance(text, str):
         return text
-    match = _SLEEP_ARG.match(text)
+    match = re.match(_SLEEP_ARG, text)
     if not match:
         return None
     return float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
@@ -98,7 +98,7 @@ def _script_of(words: list[str]) -> str | None:
     return None
 
 
-_SEGMENTS = re.compile(r"&&|\|\||;|\n|\|")
+_SEGMENTS = r"&&|\|\||;|\n|\|"
 _chain_cache: dict[str, tuple[float, bool]] = {}
 
 
@@ -119,7 +119,7 @@ def _parse_chain(script: str) -> Estimate:
     total = 0.0
     exact = True
     found_sleep = False
-    for segment in _SEGMENTS.split(script):
+    for segment in re.split(_SEGMENTS, script):
         if "'" in segment or '"' in segment or "\\" in segment or "#" in segment:
             import shlex
 
@@ -165,7 +165,7 @@ def prestop_seconds(container: dict) -> Estimate:
         if words is None:
             return UNKNOWN
         joined = " ".join(words)
-        if _ISTIO_DRAIN.search(joined) or _SELF_STOP.search(joined):
+        if re.search(_ISTIO_DRAIN, joined) or re.search(_SELF_STOP, joined):
             return Estimate(0.0, True)
         program = words[0].rsplit("/", 1)[-1]
         if program == "sleep":
@@ -200,12 +200,12 @@ def stops_itself(container: dict) -> str | None:
     if isinstance(exec_, dict):
         words = _command_words(exec_.get("command"))
         if words:
-            match = _SELF_STOP.search(" ".join(words))
+            match = re.search(_SELF_STOP, " ".join(words))
             if match:
                 return match.group(0)
     http = hook.get("httpGet")
     if isinstance(http, dict) and isinstance(http.get("path"), str):
-        match = _SELF_STOP.search(f":{http.get('port')}{http['path']}")
+        match = re.search(_SELF_STOP, f":{http.get('port')}{http['path']}")
         if match or http["path"] in ("/quitquitquit", "/shutdown", "/v1.0/shutdown"):
             return f"httpGet {http['path']}"
     return None
