@@ -165,7 +165,7 @@ def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    help="Lint with N processes.  [default: the number of CPUs; 1 for a single input]",
+    help="Lint with N processes.  [default: one per CPU, fewer for few files]",
 )
 def check(
     paths,
@@ -203,7 +203,7 @@ def check(
     from sidecarlint.engine import Settings, settle
     from sidecarlint.findings import Finding, at_or_above
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
-    from sidecarlint.scan import Input, Options, default_jobs, scan
+    from sidecarlint.scan import Input, Options, scan
 
     settings = Settings(bound, kube, catalog)
     settings.config_namespaces = dict(config.mesh.get("namespaces", {}))
@@ -241,8 +241,7 @@ def check(
         sets=list(sets),
         helm_kube=f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None,
     )
-    single = len(paths) == 1 and not charts and (paths[0] == STDIN or os.path.isfile(paths[0]))
-    findings = scan(inputs(), settings, options, jobs or default_jobs(1 if single else 2))
+    findings = scan(inputs(), settings, options, jobs)
     findings += [
         Finding("unreadable-file", "error", message, path, 1, 1) for path, message in found.problems
     ]

@@ -10,6 +10,7 @@ file is linted: memory holds findings, not manifests.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -131,9 +132,22 @@ def _work(item: Input) -> Result:
     return scan_input(item, *_WORKER)
 
 
-def default_jobs(count: int) -> int:
-    """One process per CPU, or one for a single input (a pre-commit run on one file)."""
-    return 1 if count <= 1 else (os.cpu_count() or 1)
+CHUNK = 32  # inputs handed to a worker at a time
+
+
+def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
+    """How many processes to use. An explicit --jobs is honoured; by default, one per CPU,
+    but no more than the inputs can keep busy, and none for a handful of files (a
+    pre-commit run), where starting workers costs more than it saves."""
+    if jobs is not None:
+        return inputs, jobs
+    cpus = os.cpu_count() or 1
+    if cpus == 1:
+        return inputs, 1
+    iterator = iter(inputs)
+    head = list(itertools.islice(iterator, cpus * CHUNK))
+    wanted = min(cpus, len(head) // CHUNK)
+    return itertools.chain(head, iterator), wanted if wanted > 1 else 1
 
 
 def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int):
@@ -148,11 +162,10 @@ def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs
 
         global _WORKER
         _WORKER = (settings, options)  # inherited by the forked workers, never pickled
-        chunk = 32
         gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                yield from pool.imap(_work, inputs, chunksize=chunk)
+                yield from pool.imap(_work, inputs, chunksize=CHUNK)
         finally:
             gc.unfreeze()
             _WORKER = None
@@ -161,13 +174,16 @@ def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs
             yield scan_input(item, settings, options)
 
 
-def scan(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int) -> list[Finding]:
+def scan(
+    inputs: Iterable[Input], settings: Settings, options: Options, jobs: int | None = None
+) -> list[Finding]:
     """Lint every input and merge, in input order: findings, facts and suppressions."""
     namespaces: dict = {}
     native: dict = {}
     declared: list[Declaration] = []
     problems: list[Finding] = []
     findings: list[Finding] = []
+    inputs, jobs = _plan(inputs, jobs)
     for result in _results(inputs, settings, options, jobs):
         offset = len(declared)
         for finding in result.findings:
