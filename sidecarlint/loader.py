@@ -14,6 +14,7 @@ and the documents that parsed before it are kept.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -151,7 +152,9 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
     """Read and parse one file; every I/O or decoding problem becomes a `Problem`."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            size = os.fstat(handle.fileno()).st_size
+            # A bounded read allocates its whole bound first: read a regular file whole.
+            data = handle.read() if 0 < size <= max_bytes else handle.read(max_bytes + 1)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         if exc.errno == 40:  # ELOOP
