@@ -98,21 +98,28 @@ def image_repository(image: object) -> str:
     return text.lower()
 
 
-def _glob_body(pattern: str) -> str:
-    """fnmatch's regex for a glob, without its `(?s:...)\\Z` wrapper."""
-    translated = translate(pattern)
-    inner = re.fullmatch(r"\(\?s:(.*)\)\\[Zz]", translated, re.S)
-    return inner.group(1) if inner else translated
+class _Globs:
+    """Globs of all sidecars, indexed by their last segment (`*/proxyv2` under `proxyv2`), so
+    that a name matching no sidecar, the usual case, costs one dict lookup; globs with a
+    wildcard in the last segment are tried on every name."""
 
+    def __init__(self, patterns_by_sidecar: list[list[str]]) -> None:
+        self.literal: dict[str, list[tuple[int, re.Pattern]]] = {}
+        self.wild: list[tuple[int, re.Pattern]] = []
+        for index, patterns in enumerate(patterns_by_sidecar):
+            for pattern in patterns:
+                last = pattern.rsplit("/", 1)[-1]
+                entry = (index, re.compile(translate(pattern)))
+                if any(ch in last for ch in "*?["):
+                    self.wild.append(entry)
+                else:
+                    self.literal.setdefault(last, []).append(entry)
 
-def _alternation(patterns_by_sidecar: list[list[str]]) -> re.Pattern | None:
-    """One regex for all sidecars' globs; the group that matched names the sidecar."""
-    groups = [
-        f"(?P<s{index}>{'|'.join(_glob_body(p) for p in patterns)})"
-        for index, patterns in enumerate(patterns_by_sidecar)
-        if patterns
-    ]
-    return re.compile(f"(?s:{'|'.join(groups)})\\Z") if groups else None
+    def first(self, text: str) -> int | None:
+        """The index of the first sidecar (in catalogue order) with a glob matching `text`."""
+        candidates = self.literal.get(text.rsplit("/", 1)[-1], [])
+        found = [index for index, regex in candidates + self.wild if regex.match(text)]
+        return min(found) if found else None
 
 
 @dataclass(eq=False, repr=False)
@@ -121,8 +128,8 @@ class Catalog:
     _matches: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._images = _alternation([s.images for s in self.sidecars])
-        self._names = _alternation([s.names for s in self.sidecars])
+        self._images = _Globs([s.images for s in self.sidecars])
+        self._names = _Globs([s.names for s in self.sidecars])
 
     def match(self, container: dict) -> Sidecar | None:
         """The sidecar a container is, by image first, then by name (remembered per pair)."""
@@ -142,15 +149,10 @@ class Catalog:
 
     def _match(self, image: object, name: object) -> Sidecar | None:
         repo = image_repository(image)
-        if repo and self._images is not None:
-            found = self._images.match(repo)
-            if found:
-                return self.sidecars[int(found.lastgroup[1:])]  # type: ignore[index]
-        if isinstance(name, str) and self._names is not None:
-            found = self._names.match(name)
-            if found:
-                return self.sidecars[int(found.lastgroup[1:])]  # type: ignore[index]
-        return None
+        index = self._images.first(repo) if repo else None
+        if index is None and isinstance(name, str):
+            index = self._names.first(name)
+        return None if index is None else self.sidecars[index]
 
     def injectors(self) -> list[Sidecar]:
         return [s for s in self.sidecars if s.inject]
