@@ -1,3 +1,3 @@
-from sidecarlint.cli import main
+from sidecarlint.cli import run
 
-main()
+run()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fnmatch import translate
 
 import yaml
@@ -49,19 +48,34 @@ class CatalogError(ValueError):
     pass
 
 
-@dataclass(eq=False, repr=False)
 class Sidecar:
-    id: str
-    title: str
-    category: str
-    names: list[str] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
-    mesh_init: list[str] = field(default_factory=list)
-    startup_probe: dict | None = None
-    probe_note: str | None = None
-    quit: list[str] = field(default_factory=list)
-    stop: dict = field(default_factory=dict)
-    inject: dict | None = None
+    """One entry of the catalogue (see rules/sidecars.yaml for the fields)."""
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        category: str,
+        names: list[str] | None = None,
+        images: list[str] | None = None,
+        mesh_init: list[str] | None = None,
+        startup_probe: dict | None = None,
+        probe_note: str | None = None,
+        quit: list[str] | None = None,
+        stop: dict | None = None,
+        inject: dict | None = None,
+    ) -> None:
+        self.id = id
+        self.title = title
+        self.category = category
+        self.names = [] if names is None else names
+        self.images = [] if images is None else images
+        self.mesh_init = [] if mesh_init is None else mesh_init
+        self.startup_probe = startup_probe
+        self.probe_note = probe_note
+        self.quit = [] if quit is None else quit
+        self.stop = {} if stop is None else stop
+        self.inject = inject
 
     @property
     def provides_access(self) -> bool:
@@ -122,14 +136,14 @@ class _Globs:
         return min(found) if found else None
 
 
-@dataclass(eq=False, repr=False)
 class Catalog:
-    sidecars: list[Sidecar]
-    _matches: dict = field(default_factory=dict, repr=False)
+    """The known sidecars, built-in and the user's, and how to recognise them."""
 
-    def __post_init__(self) -> None:
-        self._images = _Globs([s.images for s in self.sidecars])
-        self._names = _Globs([s.names for s in self.sidecars])
+    def __init__(self, sidecars: list[Sidecar]) -> None:
+        self.sidecars = sidecars
+        self._matches: dict = {}
+        self._images = _Globs([s.images for s in sidecars])
+        self._names = _Globs([s.names for s in sidecars])
 
     def match(self, container: dict) -> Sidecar | None:
         """The sidecar a container is, by image first, then by name (remembered per pair)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -23,14 +22,20 @@ from sidecarlint.workloads import Workload, containers, grace_period, is_native_
 NETWORK_CATEGORIES = {"mesh-proxy", "proxy", "database-proxy"}
 
 
-@dataclass(eq=False, repr=False)
 class Env:
     """What a check may read besides the workload: its params and the run's settings."""
 
-    params: dict[str, Any]
-    kube: tuple[int, int]
-    catalog: Catalog
-    settings: Any = None
+    def __init__(
+        self,
+        params: dict[str, Any],
+        kube: tuple[int, int],
+        catalog: Catalog,
+        settings: Any = None,
+    ) -> None:
+        self.params = params
+        self.kube = kube
+        self.catalog = catalog
+        self.settings = settings
 
 
 def _name(container: dict) -> str:

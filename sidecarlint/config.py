@@ -7,7 +7,6 @@ problem is a `ConfigError` whose message names the file and the key.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -36,20 +35,34 @@ class ConfigError(ValueError):
     pass
 
 
-@dataclass(eq=False, repr=False)
 class Config:
-    path: str | None = None
-    kube_version: tuple[int, int] | None = None
-    fail_on: str | None = None
-    select: list[str] = field(default_factory=list)
-    disable: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    exclude: list[str] = field(default_factory=list)
-    rule_dirs: list[str] = field(default_factory=list)
-    max_file_bytes: int | None = None
-    sidecars: list = field(default_factory=list)
-    mesh: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        path: str | None = None,
+        kube_version: tuple[int, int] | None = None,
+        fail_on: str | None = None,
+        select: list[str] | None = None,
+        disable: list[str] | None = None,
+        severity: dict[str, str] | None = None,
+        params: dict[str, dict[str, Any]] | None = None,
+        exclude: list[str] | None = None,
+        rule_dirs: list[str] | None = None,
+        max_file_bytes: int | None = None,
+        sidecars: list | None = None,
+        mesh: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = path
+        self.kube_version = kube_version
+        self.fail_on = fail_on
+        self.select = [] if select is None else select
+        self.disable = [] if disable is None else disable
+        self.severity = {} if severity is None else severity
+        self.params = {} if params is None else params
+        self.exclude = [] if exclude is None else exclude
+        self.rule_dirs = [] if rule_dirs is None else rule_dirs
+        self.max_file_bytes = max_file_bytes
+        self.sidecars = [] if sidecars is None else sidecars
+        self.mesh = {} if mesh is None else mesh
 
 
 def find_config(start: str) -> str | None:

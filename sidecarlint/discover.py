@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
-@dataclass(eq=False, repr=False)
 class Discovery:
-    # Filled as the walk goes: iterate `files` first; the other lists are complete after.
-    files: Iterator[str] = field(default_factory=lambda: iter(()))
-    charts: list[str] = field(default_factory=list)
-    kustomizations: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    def __init__(
+        self,
+        files: Iterator[str] | None = None,
+        charts: list[str] | None = None,
+        kustomizations: list[str] | None = None,
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
+        # Filled as the walk goes: iterate `files` first; the other lists are complete after.
+        self.files = iter(()) if files is None else files
+        self.charts = [] if charts is None else charts
+        self.kustomizations = [] if kustomizations is None else kustomizations
+        # (path, message)
+        self.problems = [] if problems is None else problems  # (path, message)
 
 
 def _posix(path: str) -> str:

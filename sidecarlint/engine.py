@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from sidecarlint.catalog import Catalog
 from sidecarlint.checks import CHECKS, Env, signal
@@ -17,30 +16,26 @@ from sidecarlint.workloads import Workload, dig, find_workloads
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass(eq=False, repr=False)
 class Settings:
     """Everything a run decided before linting: rules with their options, the target."""
 
-    rules: list[BoundRule]
-    kube: tuple[int, int]
-    catalog: Catalog
-    envs: dict[str, Env] = field(default_factory=dict)
-    # Facts about the whole run, from config and from the objects read so far: namespace
-    # labels and annotations, and which meshes inject native sidecars.
-    namespaces: dict[str, dict] = field(default_factory=dict)
-    native: dict[str, bool] = field(default_factory=dict)
-    # What the config says; it wins over what the run's objects say.
-    config_namespaces: dict[str, dict] = field(default_factory=dict)
-    config_native: dict[str, bool] = field(default_factory=dict)
-    known_rules: set[str] = field(default_factory=set)
-    suppressions: Suppressions | None = None
-
-    def __post_init__(self) -> None:
-        self.enabled = {b.id for b in self.rules}
-        self.workload_rules = [b for b in self.rules if b.rule.reported_by is None]
-        self.severities = {b.id: b for b in self.rules}
-        for bound in self.workload_rules:
-            self.envs[bound.id] = Env(bound.params, self.kube, self.catalog, self)
+    def __init__(self, rules: list[BoundRule], kube: tuple[int, int], catalog: Catalog) -> None:
+        self.rules = rules
+        self.kube = kube
+        self.catalog = catalog
+        self.enabled = {b.id for b in rules}
+        self.workload_rules = [b for b in rules if b.rule.reported_by is None]
+        self.severities = {b.id: b for b in rules}
+        self.envs = {b.id: Env(b.params, kube, catalog, self) for b in self.workload_rules}
+        # Facts about the whole run, from the objects read so far: namespace labels and
+        # annotations, and which meshes inject native sidecars.
+        self.namespaces: dict[str, dict] = {}
+        self.native: dict[str, bool] = {}
+        # What the config says; it wins over what the run's objects say.
+        self.config_namespaces: dict[str, dict] = {}
+        self.config_native: dict[str, bool] = {}
+        self.known_rules: set[str] = set()
+        self.suppressions: Suppressions | None = None
 
 
 def workload_context(workload: Workload) -> dict:
@@ -155,8 +150,6 @@ def collect_facts(data: object, settings: Settings) -> None:
 def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
     """Keep the findings whose run-wide conditions hold, now that every file was read, and
     write out the pending namespace findings of job-injected-legacy-sidecar."""
-    from dataclasses import replace
-
     from sidecarlint.checks import injected_message
 
     by_id = {s.id: s for s in settings.catalog.sidecars}
@@ -185,7 +178,7 @@ def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
                 continue
             why = f"namespace '{condition[1]}' has {found[2]}"
             message = injected_message(by_id[sidecar_id], finding.kind or "pod", why, settings.kube)
-            kept.append(replace(finding, message=message, requires=()))
+            kept.append(finding.replace(message=message, requires=()))
     return kept
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 SEVERITIES = ("info", "warning", "error")
 FAIL_ON = ("error", "warning", "info", "never")
 
@@ -20,27 +18,75 @@ def at_or_above(severity: str, threshold: str) -> bool:
     return severity_rank(severity) >= severity_rank(threshold)
 
 
-@dataclass(slots=True, repr=False)
 class Finding:
-    rule: str
-    severity: str
-    message: str
-    path: str
-    line: int
-    column: int
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    container: str | None = None
-    source: str | None = None
-    suppressed: bool = False
-    # Not part of the JSON contract: why a finding is suppressed, and the
-    # rendered position when `path` was mapped to a Helm template.
-    justification: str | None = None
-    rendered: tuple[str, int, int] | None = field(default=None, compare=False)
-    requires: tuple = field(default=(), compare=False)
-    suppressed_by: int | None = field(default=None, compare=False)
-    fingerprint: str = field(default="", compare=False)
+    """One problem at one place. Only the first twelve fields are the JSON contract."""
+
+    __slots__ = (
+        "column",
+        "container",
+        "fingerprint",
+        "justification",
+        "kind",
+        "line",
+        "message",
+        "name",
+        "namespace",
+        "path",
+        "rendered",
+        "requires",
+        "rule",
+        "severity",
+        "source",
+        "suppressed",
+        "suppressed_by",
+    )
+
+    def __init__(
+        self,
+        rule: str,
+        severity: str,
+        message: str,
+        path: str,
+        line: int,
+        column: int,
+        kind: str | None = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        container: str | None = None,
+        source: str | None = None,
+        suppressed: bool = False,
+        justification: str | None = None,
+        rendered: tuple[str, int, int] | None = None,
+        requires: tuple = (),
+        suppressed_by: int | None = None,
+        fingerprint: str = "",
+    ) -> None:
+        self.rule = rule
+        self.severity = severity
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        self.kind = kind
+        self.name = name
+        self.namespace = namespace
+        self.container = container
+        self.source = source
+        self.suppressed = suppressed
+        # Not part of the JSON contract: why a finding is suppressed, and the
+        # rendered position when `path` was mapped to a Helm template.
+        self.justification = justification
+        self.rendered = rendered
+        self.requires = requires
+        self.suppressed_by = suppressed_by
+        self.fingerprint = fingerprint
+
+    def replace(self, **changes: object) -> Finding:
+        """A copy with some fields changed."""
+        copy = Finding.__new__(Finding)
+        for name in Finding.__slots__:
+            setattr(copy, name, changes.get(name, getattr(self, name)))
+        return copy
 
     def sort_key(self) -> tuple[str, int, str, int, str]:
         return (self.path, self.line, self.rule, self.column, self.message)

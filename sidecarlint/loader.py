@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
 import yaml
 from yaml import events as ev
@@ -80,33 +79,41 @@ class Positions:
             return None
 
 
-@dataclass(eq=False, repr=False)
 class Document:
-    data: object
-    index: int
-    line: int
-    source: str | None = None
+    def __init__(self, data: object, index: int, line: int, source: str | None = None) -> None:
+        self.data = data
+        self.index = index
+        self.line = line
+        self.source = source
 
 
-@dataclass(eq=False, repr=False)
 class Problem:
     """A problem with the file itself; `rule` is the id it is reported under."""
 
-    rule: str
-    message: str
-    line: int = 1
-    column: int = 1
+    def __init__(self, rule: str, message: str, line: int = 1, column: int = 1) -> None:
+        self.rule = rule
+        self.message = message
+        self.line = line
+        self.column = column
 
 
-@dataclass(eq=False, repr=False)
 class LoadedFile:
-    path: str
-    documents: list[Document] = field(default_factory=list)
-    positions: Positions = field(default_factory=Positions)
-    problems: list[Problem] = field(default_factory=list)
-    text: str = ""
-    # `# sidecarlint: ignore[rule, ...] reason` comments: line → (rule ids, reason, column)
-    ignores: dict[int, tuple[list[str], str, int]] = field(default_factory=dict)
+    def __init__(
+        self,
+        path: str,
+        documents: list[Document] | None = None,
+        positions: Positions | None = None,
+        problems: list[Problem] | None = None,
+        text: str = "",
+        ignores: dict[int, tuple[list[str], str, int]] | None = None,
+    ) -> None:
+        self.path = path
+        self.documents = [] if documents is None else documents
+        self.positions = Positions() if positions is None else positions
+        self.problems = [] if problems is None else problems
+        self.text = text
+        # `# sidecarlint: ignore[rule, ...] reason` comments: line → (rule ids, reason, column)
+        self.ignores = {} if ignores is None else ignores
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,17 +5,16 @@ chart's hooks; `helm template` only prints them, so hook Jobs and test Pods are 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 TIMEOUT = 180
 
 
-@dataclass(eq=False, repr=False)
 class Rendered:
-    text: str | None
-    error: str | None = None
-    command: str = ""
+    def __init__(self, text: str | None, error: str | None = None, command: str = "") -> None:
+        self.text = text
+        self.error = error
+        self.command = command
 
 
 def helm_binary() -> str | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import jmespath
 import yaml
@@ -45,50 +44,84 @@ class RuleError(ValueError):
     """A rule file that is not well formed; the message names the file and the key."""
 
 
-class Hit(NamedTuple):
+class Hit:
     """One problem a rule found: the node it is about and what to say."""
 
-    node: object
-    message: str
-    key: str | None = None  # report at this key of `node` (a mapping) rather than the node
-    severity: str | None = None  # overrides the rule's default for this hit
-    # Conditions on the whole run, settled when every file has been read (for example
-    # "namespace payments has Istio injection enabled"); see engine.settle().
-    requires: tuple = ()
-    # The container the hit is about, when the check knows it (NO_CONTAINER for pod-level
-    # hits); None lets the engine find it by looking for the node inside the containers.
-    owner: object = None
+    __slots__ = ("key", "message", "node", "owner", "requires", "severity")
+
+    def __init__(
+        self,
+        node: object,
+        message: str,
+        key: str | None = None,
+        severity: str | None = None,
+        requires: tuple = (),
+        owner: object = None,
+    ) -> None:
+        self.node = node
+        self.message = message
+        # report at this key (a dotted path) of `node` rather than at the node itself
+        self.key = key
+        # overrides the rule's default severity for this hit
+        self.severity = severity
+        # Conditions on the whole run, settled when every file has been read (for example
+        # "namespace payments has Istio injection enabled"); see engine.settle().
+        self.requires = requires
+        # The container the hit is about, when the check knows it (NO_CONTAINER for
+        # pod-level hits); None lets the engine find it by looking inside the containers.
+        self.owner = owner
 
 
 NO_CONTAINER = object()
 
 
-@dataclass(eq=False, repr=False)
 class Param:
-    default: Any
-    type: str
-    description: str = ""
+    def __init__(self, default: Any, type: str, description: str = "") -> None:
+        self.default = default
+        self.type = type
+        self.description = description
 
 
-@dataclass(eq=False, repr=False)
 class Rule:
-    id: str
-    summary: str
-    severity: str
-    family: str
-    origin: str
-    message: str = ""
-    find: Any = None  # a compiled JMESPath expression
-    find_text: str | None = None
-    check: str | None = None
-    reported_by: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    at: str | None = None
-    params: dict[str, Param] = field(default_factory=dict)
-    docs: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    precision: str = "high"
-    needs: tuple[str, ...] = ()  # pod keys of which at least one must be present
+    def __init__(
+        self,
+        id: str,
+        summary: str,
+        severity: str,
+        family: str,
+        origin: str,
+        message: str = "",
+        find: Any = None,
+        find_text: str | None = None,
+        check: str | None = None,
+        reported_by: str | None = None,
+        values: dict[str, Any] | None = None,
+        at: str | None = None,
+        params: dict[str, Param] | None = None,
+        docs: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        precision: str = "high",
+        needs: tuple[str, ...] = (),
+    ) -> None:
+        self.id = id
+        self.summary = summary
+        self.severity = severity
+        self.family = family
+        self.origin = origin
+        self.message = message
+        # a compiled JMESPath expression
+        self.find = find  # a compiled JMESPath expression
+        self.find_text = find_text
+        self.check = check
+        self.reported_by = reported_by
+        self.values = {} if values is None else values
+        self.at = at
+        self.params = {} if params is None else params
+        self.docs = {} if docs is None else docs
+        self.tags = [] if tags is None else tags
+        self.precision = precision
+        # pod keys of which at least one must be present
+        self.needs = needs  # pod keys of which at least one must be present
 
     @property
     def builtin(self) -> bool:
@@ -282,16 +315,25 @@ class _Fields(dict):
         return "?"
 
 
-@dataclass(eq=False, repr=False)
 class BoundRule:
     """A rule with this run's severity, params and function table."""
 
-    rule: Rule
-    severity: str
-    params: dict[str, Any]
-    options: Any
-    severity_overridden: bool = False
-    interpreter: Any = None  # one per rule: jmespath's search() makes one per call
+    def __init__(
+        self,
+        rule: Rule,
+        severity: str,
+        params: dict[str, Any],
+        options: Any,
+        severity_overridden: bool = False,
+        interpreter: Any = None,
+    ) -> None:
+        self.rule = rule
+        self.severity = severity
+        self.params = params
+        self.options = options
+        self.severity_overridden = severity_overridden
+        # one per rule: jmespath's search() makes one per call
+        self.interpreter = interpreter  # one per rule: jmespath's search() makes one per call
 
     def search(self, expression, data: object) -> object:
         if self.interpreter is None:

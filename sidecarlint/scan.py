@@ -13,36 +13,51 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from sidecarlint.engine import Settings, lint_file
 from sidecarlint.findings import Finding
 from sidecarlint.suppress import Declaration, Suppressions
 
 
-@dataclass(eq=False, repr=False)
 class Options:
-    max_bytes: int
-    chart_roots: list[str] = field(default_factory=list)
-    values: list[str] = field(default_factory=list)
-    sets: list[str] = field(default_factory=list)
-    helm_kube: str | None = None
+    def __init__(
+        self,
+        max_bytes: int,
+        chart_roots: list[str] | None = None,
+        values: list[str] | None = None,
+        sets: list[str] | None = None,
+        helm_kube: str | None = None,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.chart_roots = [] if chart_roots is None else chart_roots
+        self.values = [] if values is None else values
+        self.sets = [] if sets is None else sets
+        self.helm_kube = helm_kube
 
 
-@dataclass(eq=False, repr=False)
 class Input:
-    kind: str  # "file", "stdin", "chart" or "kustomization"
-    path: str
-    data: bytes | None = None  # standard input, read by the main process
+    def __init__(self, kind: str, path: str, data: bytes | None = None) -> None:
+        # "file", "stdin", "chart" or "kustomization"
+        self.kind = kind  # "file", "stdin", "chart" or "kustomization"
+        self.path = path
+        # standard input, read by the main process
+        self.data = data  # standard input, read by the main process
 
 
-@dataclass(eq=False, repr=False)
 class Result:
-    findings: list[Finding]
-    namespaces: dict
-    native: dict
-    declared: list[Declaration]
-    problems: list[Finding]
+    def __init__(
+        self,
+        findings: list[Finding],
+        namespaces: dict,
+        native: dict,
+        declared: list[Declaration],
+        problems: list[Finding],
+    ) -> None:
+        self.findings = findings
+        self.namespaces = namespaces
+        self.native = native
+        self.declared = declared
+        self.problems = problems
 
 
 def scan_input(item: Input, settings: Settings, options: Options) -> Result:

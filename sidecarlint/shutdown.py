@@ -9,7 +9,6 @@ only ever rests on values read from the manifest, never on a guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 DEFAULT_GRACE = 30
 STOP_ANNOTATION = "sidecarlint.io/stop-seconds"
@@ -30,16 +29,31 @@ _SELF_STOP = (
 _ISTIO_DRAIN = r"pilot-agent\s+request\b.*\bPOST\s+drain\b"
 
 
-@dataclass
 class Estimate:
-    seconds: float = 0.0
-    exact: bool = True
-    parts: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        seconds: float = 0.0,
+        exact: bool = True,
+        parts: list[str] | None = None,
+    ) -> None:
+        self.seconds = seconds
+        self.exact = exact
+        self.parts = [] if parts is None else parts
 
     def __add__(self, other: Estimate) -> Estimate:
         return Estimate(
             self.seconds + other.seconds, self.exact and other.exact, self.parts + other.parts
         )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Estimate):
+            return NotImplemented
+        return (self.seconds, self.exact, self.parts) == (other.seconds, other.exact, other.parts)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Estimate({self.seconds!r}, {self.exact!r}, {self.parts!r})"
 
 
 UNKNOWN = Estimate(0.0, False)
@@ -391,24 +405,26 @@ def declared_stop_seconds(annotations: dict, name: str) -> Estimate | None:
 # The models
 
 
-@dataclass(eq=False, repr=False)
 class Member:
     """One container in the model: its name, preStop P and stop time S."""
 
-    name: str
-    prestop: Estimate
-    stop: Estimate
+    def __init__(self, name: str, prestop: Estimate, stop: Estimate) -> None:
+        self.name = name
+        self.prestop = prestop
+        self.stop = stop
 
     @property
     def total(self) -> Estimate:
         return self.prestop + self.stop
 
 
-@dataclass(eq=False, repr=False)
 class Budget:
-    need: float  # seconds, from known values only (a lower bound)
-    exact: bool
-    steps: list[str]  # the critical path, in time order, for the message
+    def __init__(self, need: float, exact: bool, steps: list[str]) -> None:
+        # seconds, from known values only (a lower bound)
+        self.need = need  # seconds, from known values only (a lower bound)
+        self.exact = exact
+        # the critical path, in time order, for the message
+        self.steps = steps  # the critical path, in time order, for the message
 
 
 def _describe(member: Member, with_prestop: bool = True) -> str:

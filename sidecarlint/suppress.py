@@ -6,8 +6,6 @@ or the line above. Each declaration is remembered, so one that matches nothing i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sidecarlint.findings import Finding
 from sidecarlint.loader import LoadedFile, Positions
 from sidecarlint.workloads import Workload
@@ -15,16 +13,25 @@ from sidecarlint.workloads import Workload
 ANNOTATION_PREFIX = "ignore.sidecarlint.io/"
 
 
-@dataclass(eq=False, repr=False)
 class Declaration:
     """One suppression as written: where, for which rules, and why."""
 
-    path: str
-    line: int
-    column: int
-    rules: list[str]
-    reason: str
-    form: str  # "annotation" or "comment"
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        column: int,
+        rules: list[str],
+        reason: str,
+        form: str,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.rules = rules
+        self.reason = reason
+        # "annotation" or "comment"
+        self.form = form  # "annotation" or "comment"
 
 
 class Suppressions:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 # kind → path from the object to the pod template (a dict with metadata and spec)
@@ -22,19 +21,29 @@ NOT_WORKLOADS = {"ConfigMap", "Secret", "Service", "CustomResourceDefinition"}
 JOB_KINDS = {"Job", "CronJob"}
 
 
-@dataclass(eq=False, repr=False)
 class Workload:
     """One pod spec and the object around it."""
 
-    obj: dict
-    kind: str
-    name: str | None
-    namespace: str | None
-    pod: dict
-    pod_metadata: dict
-    runs_to_completion: bool
-    # What several checks derive from the same container (its shutdown model), kept once.
-    memo: dict = field(default_factory=dict)
+    def __init__(
+        self,
+        obj: dict,
+        kind: str,
+        name: str | None,
+        namespace: str | None,
+        pod: dict,
+        pod_metadata: dict,
+        runs_to_completion: bool,
+        memo: dict | None = None,
+    ) -> None:
+        self.obj = obj
+        self.kind = kind
+        self.name = name
+        self.namespace = namespace
+        self.pod = pod
+        self.pod_metadata = pod_metadata
+        self.runs_to_completion = runs_to_completion
+        # What several checks derive from the same container (its shutdown model), kept once.
+        self.memo = {} if memo is None else memo
 
     @property
     def label(self) -> str:

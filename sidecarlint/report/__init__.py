@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sidecarlint.findings import Finding
 
 
-@dataclass(eq=False, repr=False)
 class Run:
     """What every reporter may print besides the findings."""
 
-    findings: list[Finding]
-    files: int
-    rules: list = field(default_factory=list)  # the enabled Rule objects
-    color: bool = False
-    options: dict = field(default_factory=dict)
+    def __init__(
+        self,
+        findings: list[Finding],
+        files: int,
+        rules: list | None = None,
+        color: bool = False,
+        options: dict | None = None,
+    ) -> None:
+        self.findings = findings
+        self.files = files
+        # the enabled Rule objects
+        self.rules = [] if rules is None else rules  # the enabled Rule objects
+        self.color = color
+        self.options = {} if options is None else options
 
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}
