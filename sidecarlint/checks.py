@@ -422,6 +422,16 @@ def signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
     return None
 
 
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _shared(value: tuple) -> tuple:
+    """One copy of each pending condition: every Job of a namespace carries the same one."""
+    if len(_SHARED) > 4096:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
 def injected_message(sidecar, kind: str, why: str, kube: tuple[int, int]) -> str:
     inject = sidecar.inject or {}
     fixes = []
@@ -484,7 +494,7 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             "",  # written by engine.settle for each mesh the namespace turns out to enable
             None,
             None,
-            (("namespace", namespace, tuple(by_namespace)),),
+            _shared((("namespace", namespace, tuple(by_namespace)),)),
             NO_CONTAINER,
         )
 
