@@ -147,7 +147,7 @@ def _work(item: Input) -> Result:
     return scan_input(item, *_WORKER)
 
 
-CHUNK = 32  # inputs handed to a worker at a time
+CHUNK = 64  # inputs handed to a worker at a time
 
 
 def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
