@@ -10,7 +10,8 @@
 - start-up: `sidecarlint check one-file.yaml` against `python -c "import yaml, click, jmespath"`;
 - memory: peak RSS of `--jobs 1` on the small and the large corpus.
 
-Times are medians of --runs runs of whole processes (wall clock). Nothing here is a test.
+Times are medians of --runs runs of whole processes (wall clock), the commands compared
+interleaved run by run so that machine noise hits them alike. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -56,9 +57,16 @@ def wall(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def median(command: list[str], runs: int) -> float:
-    wall(command)  # warm the page cache and the bytecode cache
-    return statistics.median(wall(command) for _ in range(runs))
+def medians(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of each command, the commands interleaved run by run, so that a
+    noisy neighbour slows them alike and the ratios stay fair."""
+    for command in commands:
+        wall(command)  # warm the page cache and the bytecode cache
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for index, command in enumerate(commands):
+            times[index].append(wall(command))
+    return [statistics.median(t) for t in times]
 
 
 def peak_mib(command: list[str]) -> float:
@@ -84,13 +92,20 @@ def main() -> None:
     out1, out2 = os.path.join(work, "jobs1.json"), os.path.join(work, "jobs2.json")
     check = [*lint, "check", small, "--format", "json"]
 
-    floor = median([sys.executable, "-c", FLOOR, small], args.runs)
-    single = median([*check, "-o", out1, "--jobs", "1"], args.runs)
-    double = median([*check, "-o", out2, "--jobs", "2"], args.runs)
+    floor, single, double = medians(
+        [
+            [sys.executable, "-c", FLOOR, small],
+            [*check, "-o", out1, "--jobs", "1"],
+            [*check, "-o", out2, "--jobs", "2"],
+        ],
+        args.runs,
+    )
     with open(out1, "rb") as a, open(out2, "rb") as b:
         identical = a.read() == b.read()
-    imports = median([sys.executable, "-c", "import yaml, click, jmespath"], args.runs * 3)
-    one_file = median([*lint, "check", one], args.runs * 3)
+    imports, one_file = medians(
+        [[sys.executable, "-c", "import yaml, click, jmespath"], [*lint, "check", one]],
+        args.runs * 3,
+    )
     mem_small = peak_mib([*check, "-o", os.devnull, "--jobs", "1"])
     mem_large = peak_mib(
         [*lint, "check", large, "--format", "json", "-o", os.devnull, "--jobs", "1"]
