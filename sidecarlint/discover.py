@@ -22,7 +22,6 @@ class Discovery:
         self.files = iter(()) if files is None else files
         self.charts = [] if charts is None else charts
         self.kustomizations = [] if kustomizations is None else kustomizations
-        # (path, message)
         self.problems = [] if problems is None else problems  # (path, message)
 
 

@@ -109,7 +109,6 @@ class Rule:
         self.family = family
         self.origin = origin
         self.message = message
-        # a compiled JMESPath expression
         self.find = find  # a compiled JMESPath expression
         self.find_text = find_text
         self.check = check
@@ -120,7 +119,6 @@ class Rule:
         self.docs = {} if docs is None else docs
         self.tags = [] if tags is None else tags
         self.precision = precision
-        # pod keys of which at least one must be present
         self.needs = needs  # pod keys of which at least one must be present
 
     @property
@@ -332,7 +330,6 @@ class BoundRule:
         self.params = params
         self.options = options
         self.severity_overridden = severity_overridden
-        # one per rule: jmespath's search() makes one per call
         self.interpreter = interpreter  # one per rule: jmespath's search() makes one per call
 
     def search(self, expression, data: object) -> object:

@@ -37,10 +37,8 @@ class Options:
 
 class Input:
     def __init__(self, kind: str, path: str, data: bytes | None = None) -> None:
-        # "file", "stdin", "chart" or "kustomization"
         self.kind = kind  # "file", "stdin", "chart" or "kustomization"
         self.path = path
-        # standard input, read by the main process
         self.data = data  # standard input, read by the main process
 
 

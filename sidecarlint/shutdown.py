@@ -420,10 +420,8 @@ class Member:
 
 class Budget:
     def __init__(self, need: float, exact: bool, steps: list[str]) -> None:
-        # seconds, from known values only (a lower bound)
         self.need = need  # seconds, from known values only (a lower bound)
         self.exact = exact
-        # the critical path, in time order, for the message
         self.steps = steps  # the critical path, in time order, for the message
 
 

@@ -30,7 +30,6 @@ class Declaration:
         self.column = column
         self.rules = rules
         self.reason = reason
-        # "annotation" or "comment"
         self.form = form  # "annotation" or "comment"
 
 

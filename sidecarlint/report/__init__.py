@@ -18,7 +18,6 @@ class Run:
     ) -> None:
         self.findings = findings
         self.files = files
-        # the enabled Rule objects
         self.rules = [] if rules is None else rules  # the enabled Rule objects
         self.color = color
         self.options = {} if options is None else options
