@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 import yaml
 from yaml import events as ev
@@ -158,6 +159,10 @@ def decode(data: bytes) -> tuple[str | None, Problem | None]:
 def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
     """Read and parse one file; every I/O or decoding problem becomes a `Problem`."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or stream
+            return LoadedFile(
+                path, problems=[Problem("unreadable-file", "not a regular file; skipped")]
+            )
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             # A bounded read allocates its whole bound first: read a regular file whole.

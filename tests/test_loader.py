@@ -180,3 +180,14 @@ def test_document_count_is_bounded(monkeypatch):
     assert [p.message for p in loaded.problems] == [
         "more than 5 documents in one file; the rest skipped"
     ]
+
+
+def test_fifo_is_reported_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    loaded = read_file(str(fifo))  # would block forever if it were opened and read
+    assert [(p.rule, p.message) for p in loaded.problems] == [
+        ("unreadable-file", "not a regular file; skipped")
+    ]
