@@ -16,7 +16,7 @@ import yaml
 
 from sidecarlint import __version__
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_folder() -> str:
@@ -63,7 +63,7 @@ def _read_builtin_yaml() -> dict[str, object]:
     files = {}
     for entry in entries:
         with open(entry.path, encoding="utf-8") as handle:
-            files[entry.name] = yaml.load(handle.read(), Loader=_LOADER)
+            files[entry.name] = yaml.load(handle.read(), Loader=YAML_LOADER)
     if path:
         try:
             os.makedirs(directory, exist_ok=True)  # type: ignore[arg-type]

@@ -307,12 +307,17 @@ def _command_text(items: list[dict]) -> str:
     return " ".join(words)
 
 
-def _fix_native(sidecar, env: Env, name: str) -> str:
+def _move_to_native(sidecar, name: str) -> str:
+    """The migration, with the catalogue's startup probe when the sidecar is known."""
     hint = sidecar.probe_hint() if sidecar else ""
-    return (
-        f"move '{name}' to initContainers with restartPolicy: Always"
-        + (f" ({hint})" if hint else "")
-        + "; a native sidecar is stopped once the job's containers finish"
+    return f"move '{name}' to initContainers with restartPolicy: Always" + (
+        f" ({hint})" if hint else ""
+    )
+
+
+def _fix_native(sidecar, name: str) -> str:
+    return _move_to_native(sidecar, name) + (
+        "; a native sidecar is stopped once the job's containers finish"
     )
 
 
@@ -353,7 +358,7 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
                 f"container '{name}' runs '{helpers[id(container)]}', which never exits: as a "
                 f"helper in containers of a {workload.kind} it keeps the pod from completing; "
                 + (
-                    _fix_native(None, env, name)
+                    _fix_native(None, name)
                     if _natives_apply(env)
                     else "have the main container stop it when done"
                 ),
@@ -363,7 +368,7 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             if container.get("restartPolicy") != "Always":
                 continue
             fix = (
-                _fix_native(None, env, name)
+                _fix_native(None, name)
                 if _natives_apply(env)
                 else "on Kubernetes older than 1.29 have the main container stop it when done"
             )
@@ -380,7 +385,7 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
         if sidecar.quit:
             quit_hint = f"; or have the job stop it ({', '.join(sidecar.quit)})"
         if _natives_apply(env):
-            fix = _fix_native(sidecar, env, name) + quit_hint
+            fix = _fix_native(sidecar, name) + quit_hint
         else:
             fix = (
                 "native sidecars need Kubernetes 1.29+; have the job stop it when it finishes "
@@ -391,7 +396,7 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
                 container,
                 f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the job "
                 f"stops it itself (saw {seen[0]!r}), which works only if every exit path of "
-                f"the job calls it; {_fix_native(sidecar, env, name)}"
+                f"the job calls it; {_fix_native(sidecar, name)}"
                 if _natives_apply(env)
                 else f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the "
                 f"job stops it itself (saw {seen[0]!r}), which works only if every exit path "
@@ -511,13 +516,11 @@ def sidecar_not_native(workload: Workload, env: Env) -> Iterator[Hit]:
         name = _name(container)
         native_fix = (sidecar.inject or {}).get("native_fix")
         injected = f"; if {sidecar.title} is injected, {native_fix}" if native_fix else ""
-        hint = sidecar.probe_hint()
         yield Hit(
             container,
-            f"{sidecar.title} '{name}' runs as a legacy sidecar in containers: move it to "
-            "initContainers with restartPolicy: Always"
-            + (f" ({hint})" if hint else "")
-            + f", so it starts before and stops after the app{injected}",
+            f"{sidecar.title} '{name}' runs as a legacy sidecar in containers: "
+            f"{_move_to_native(sidecar, name)}, so it starts before and stops after the "
+            f"app{injected}",
         )
 
 

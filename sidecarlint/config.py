@@ -6,6 +6,7 @@ problem is a `ConfigError` whose message names the file and the key.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -82,7 +83,9 @@ def find_config(start: str) -> str | None:
         directory = parent
 
 
+@functools.lru_cache(maxsize=8)
 def _pyproject_section(path: str) -> dict | None:
+    """[tool.sidecarlint] of a pyproject.toml (read once: finding and loading both ask)."""
     try:
         import tomllib
     except ImportError:  # Python 3.10

@@ -92,7 +92,6 @@ class Rule:
         origin: str,
         message: str = "",
         find: Any = None,
-        find_text: str | None = None,
         check: str | None = None,
         reported_by: str | None = None,
         values: dict[str, Any] | None = None,
@@ -110,7 +109,6 @@ class Rule:
         self.origin = origin
         self.message = message
         self.find = find  # a compiled JMESPath expression
-        self.find_text = find_text
         self.check = check
         self.reported_by = reported_by
         self.values = {} if values is None else values
@@ -120,10 +118,6 @@ class Rule:
         self.tags = [] if tags is None else tags
         self.precision = precision
         self.needs = needs  # pod keys of which at least one must be present
-
-    @property
-    def builtin(self) -> bool:
-        return self.origin.startswith("builtin:")
 
 
 def _fail(origin: str, key: str, problem: str) -> RuleError:
@@ -198,7 +192,6 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
     )
     if data.get("find") is not None:
         rule.find = _compile(origin, "find", data["find"], params)
-        rule.find_text = data["find"]
         if not isinstance(data.get("message"), str):
             raise _fail(origin, "message", "is required with find:")
     if data.get("check") is not None:
@@ -249,12 +242,11 @@ def check_param_type(value: object, kind: str) -> bool:
     return isinstance(value, PARAM_TYPES[kind])
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _parse_file(rule_id: str, text: str, origin: str) -> Rule:
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER)
+        from sidecarlint.cache import YAML_LOADER
+
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "file"

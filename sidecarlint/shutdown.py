@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_GRACE = 30
 STOP_ANNOTATION = "sidecarlint.io/stop-seconds"
 
 _GO_DURATION = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"

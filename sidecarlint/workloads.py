@@ -45,10 +45,6 @@ class Workload:
         # What several checks derive from the same container (its shutdown model), kept once.
         self.memo = {} if memo is None else memo
 
-    @property
-    def label(self) -> str:
-        return f"{self.kind}/{self.name or '?'}"
-
 
 def dig(node: object, *path: str) -> Any:
     """node[path[0]][path[1]]..., or None where a step is missing or not a mapping."""

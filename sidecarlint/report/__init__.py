@@ -28,12 +28,3 @@ class Run:
             if not finding.suppressed:
                 counts[finding.severity] = counts.get(finding.severity, 0) + 1
         return counts
-
-
-def render(module, run: Run) -> str:
-    """A reporter's output as one string (for tests and small runs)."""
-    import io
-
-    out = io.StringIO()
-    module.write(run, out)
-    return out.getvalue()
