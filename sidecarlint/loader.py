@@ -6,7 +6,8 @@ conversion, never recurses (libyaml's own composer overflows the C stack on deep
 shares aliased nodes instead of expanding them (alias bombs stay cheap), and records the
 1-based line and column of every mapping and sequence, and of every mapping key, in a side
 table keyed by `id()`. JMESPath needs plain `dict`/`list`, so positions cannot live on the
-values themselves.
+values themselves. For speed, libyaml's parser hands over each event as a small tuple
+rather than a `yaml.events` object (see "Events as tuples").
 
 Nothing here raises on bad input: every problem becomes a `Problem` with a line and column,
 and the documents that parsed before it are kept.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 
 import yaml
 from yaml import events as ev
@@ -32,7 +34,7 @@ DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 
 _TEMPLATE_MARKER = r"\{\{-?\s*[-.$\w/(\"'!]|\{%"
 _SOURCE_COMMENT = r"(?m)^#\s*Source:\s*(\S.*?)\s*$"
-_DOC_START = re.compile(r"(?m)^---(?:[ \t]|$)")
+_DOC_START_LINE = re.compile(r"(?m)^---(?:[ \t]|$)")
 IGNORE_COMMENT = r"#\s*sidecarlint:\s*ignore\[([^\]]*)\][ \t]*([^\r\n]*)"
 
 
@@ -283,13 +285,128 @@ def resolve_plain(value: str) -> object:
     return result
 
 
-def _scalar(event: ev.ScalarEvent) -> object:
-    tag = event.tag
-    if tag is None or tag == "!":
-        return resolve_plain(event.value) if event.implicit[0] and tag is None else event.value
+def _tagged(tag: str, value: str) -> object:
+    if tag == "!":
+        return value
     if tag.startswith(_TAG):
-        return _construct(tag, event.value)
-    return event.value  # an application tag such as !Ref: keep the text
+        return _construct(tag, value)
+    return value  # an application tag such as !Ref: keep the text
+
+
+# ---------------------------------------------------------------------------------------
+# Events as tuples
+#
+# libyaml's parser (PyYAML's Cython `yaml._yaml.CParser`) turns each event into an instance
+# of a Python class from `yaml.events`, whose `__init__` is Python code: a third of the whole
+# parse. The parser looks the classes up by name in its module, so for the length of one
+# parse the loader puts plain functions there that return small tuples, and puts the
+# classes back afterwards (`_fast_events`). Nothing else reads those names during our parse:
+# PyYAML's own composer (`yaml.compose`, `yaml.load` with `CSafeLoader`) works on libyaml's
+# C structures and never makes event objects. The first item of each tuple is its kind.
+
+_SCALAR, _MAPPING, _SEQUENCE, _END, _ALIAS, _DOC_START, _DOC_END, _STREAM_END, _OTHER = range(9)
+_END_EVENT = (_END,)
+_STREAM_END_EVENT = (_STREAM_END,)
+_OTHER_EVENT = (_OTHER,)
+
+
+def _scalar_event(
+    anchor: str | None,
+    tag: str | None,
+    implicit: tuple[bool, bool],
+    value: str,
+    start_mark: object,
+    end_mark: object,
+    style: object,
+) -> tuple:
+    return (_SCALAR, value, tag, implicit[0], anchor, start_mark)
+
+
+def _mapping_event(
+    anchor: str | None, tag: object, implicit: object, start_mark: object, *_: object
+) -> tuple:
+    return (_MAPPING, anchor, start_mark)
+
+
+def _sequence_event(
+    anchor: str | None, tag: object, implicit: object, start_mark: object, *_: object
+) -> tuple:
+    return (_SEQUENCE, anchor, start_mark)
+
+
+def _end_event(*_: object) -> tuple:
+    return _END_EVENT
+
+
+def _alias_event(anchor: str, start_mark: object, *_: object) -> tuple:
+    return (_ALIAS, anchor, start_mark)
+
+
+def _document_start_event(start_mark: object, *_: object) -> tuple:
+    return (_DOC_START, start_mark)
+
+
+def _document_end_event(start_mark: object, *_: object) -> tuple:
+    return (_DOC_END, start_mark)
+
+
+def _stream_start_event(*_: object) -> tuple:
+    return _OTHER_EVENT
+
+
+def _stream_end_event(*_: object) -> tuple:
+    return _STREAM_END_EVENT
+
+
+_TUPLE_EVENTS = {
+    "ScalarEvent": _scalar_event,
+    "MappingStartEvent": _mapping_event,
+    "SequenceStartEvent": _sequence_event,
+    "MappingEndEvent": _end_event,
+    "SequenceEndEvent": _end_event,
+    "AliasEvent": _alias_event,
+    "DocumentStartEvent": _document_start_event,
+    "DocumentEndEvent": _document_end_event,
+    "StreamStartEvent": _stream_start_event,
+    "StreamEndEvent": _stream_end_event,
+}
+_EVENT_CLASSES = {name: getattr(ev, name) for name in _TUPLE_EVENTS}
+_C_PARSER_GLOBALS: dict | None = None
+if _Loader.__name__ == "CSafeLoader":
+    import yaml._yaml
+
+    if all(yaml._yaml.__dict__.get(n) is c for n, c in _EVENT_CLASSES.items()):
+        _C_PARSER_GLOBALS = yaml._yaml.__dict__
+
+
+def _event_reader(loader: object) -> Callable[[], tuple]:
+    """`get_event` returning tuples. With libyaml, `_fast_events` is in effect; otherwise
+    (PyYAML without libyaml) each event object is converted."""
+    get_event = loader.get_event  # type: ignore[attr-defined]
+    if _C_PARSER_GLOBALS is not None:
+        return get_event
+
+    def convert() -> tuple:
+        event = get_event()
+        name = event.__class__.__name__
+        if name == "ScalarEvent":
+            return _scalar_event(
+                event.anchor, event.tag, event.implicit, event.value, event.start_mark, 0, 0
+            )
+        if name == "AliasEvent":
+            return _alias_event(event.anchor, event.start_mark, 0)
+        if name in ("MappingStartEvent", "SequenceStartEvent"):
+            return _TUPLE_EVENTS[name](event.anchor, 0, 0, event.start_mark, 0, 0)
+        if name in ("DocumentStartEvent", "DocumentEndEvent"):
+            return (_DOC_START if name == "DocumentStartEvent" else _DOC_END, event.start_mark)
+        return _TUPLE_EVENTS[name](0, 0) if name != "StreamStartEvent" else _OTHER_EVENT
+
+    return convert
+
+
+def _fast_events(on: bool) -> None:
+    if _C_PARSER_GLOBALS is not None:
+        _C_PARSER_GLOBALS.update(_TUPLE_EVENTS if on else _EVENT_CLASSES)
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,7 +465,7 @@ def _is_template_error(text: str, line: int) -> bool:
 def _next_document_start(text: str, line: int, after: int) -> tuple[int, int] | None:
     """(0-based line, offset) of the first `---` line at or below 0-based `line` that lies
     past offset `after` (so recovery always moves forward)."""
-    for match in _DOC_START.finditer(text, after + 1):
+    for match in _DOC_START_LINE.finditer(text, after + 1):
         found = text.count("\n", 0, match.start())
         if found >= line:
             return found, match.start()
@@ -381,11 +498,8 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     all_keys = loaded.positions.keys
     documents = loaded.documents
     loader = _Loader(text)
-    get_event = loader.get_event
+    get_event = _event_reader(loader)
     cache = _plain_cache
-    scalar_event, alias_event = ev.ScalarEvent, ev.AliasEvent
-    mapping_start, sequence_start = ev.MappingStartEvent, ev.SequenceStartEvent
-    mapping_end, sequence_end = ev.MappingEndEvent, ev.SequenceEndEvent
 
     # the collection being filled, and the stack of the ones around it
     container: object = None
@@ -400,46 +514,24 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     anchors: dict[str, object] = {}
     root: object = None
     content_line = 0
+    _fast_events(True)
     try:
         while True:
             event = get_event()
-            cls = event.__class__
-            if cls is scalar_event:
-                value = event.value
-                tag = event.tag
+            kind = event[0]
+            if kind == _SCALAR:  # (kind, value, tag, plain, anchor, mark)
+                value = event[1]
+                tag = event[2]
                 if tag is None:
-                    if event.implicit[0]:
+                    if event[3]:
                         resolved = cache.get(value, cache)
                         value = resolve_plain(value) if resolved is cache else resolved
                 else:
-                    value = _scalar(event)
-                if event.anchor:
-                    anchors[event.anchor] = value
-                source = event  # its start_mark is read only if needed (a key, a root)
-            elif cls is mapping_start or cls is sequence_start:
-                mark = event.start_mark
-                if len(stack) >= MAX_DEPTH:
-                    raise LoadError(
-                        f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
-                        mark.line + 1 + base,
-                        mark.column + 1,
-                    )
-                new: object = {} if cls is mapping_start else []
-                # positions of recovered documents carry their line offset
-                nodes[id(new)] = (mark.line + 1 + base, mark.column + 1) if base else mark
-                if event.anchor:  # only an anchored node can be aliased, or contain its alias
-                    anchors[event.anchor] = new
-                    open_ids.add(id(new))
-                if container is not None:
-                    _insert_check(is_map, has_key, new, mark, base)
-                stack.append((container, is_map, keys, key, has_key, key_mark, merges))
-                container = new
-                is_map = cls is mapping_start
-                if is_map:
-                    keys = all_keys[id(new)] = {}
-                key, has_key, key_mark, merges = None, False, None, None
-                continue
-            elif cls is mapping_end or cls is sequence_end:
+                    value = _tagged(tag, value)
+                if event[4]:
+                    anchors[event[4]] = value
+                source = event[5]  # read only if needed (a key, a root)
+            elif kind == _END:
                 if merges:
                     _apply_merges(container, keys, merges)
                 done = container
@@ -451,38 +543,62 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     continue
                 value = done
                 source = None
-            elif cls is alias_event:
-                mark = event.start_mark
-                if event.anchor not in anchors:
+            elif kind in (_MAPPING, _SEQUENCE):  # (kind, anchor, mark)
+                mark = event[2]
+                if len(stack) >= MAX_DEPTH:
                     raise LoadError(
-                        f"found undefined alias *{event.anchor}",
+                        f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
                         mark.line + 1 + base,
                         mark.column + 1,
                     )
-                value = anchors[event.anchor]
+                is_new_map = kind == _MAPPING
+                new: object = {} if is_new_map else []
+                # positions of recovered documents carry their line offset
+                nodes[id(new)] = (mark.line + 1 + base, mark.column + 1) if base else mark
+                if event[1]:  # only an anchored node can be aliased, or contain its alias
+                    anchors[event[1]] = new
+                    open_ids.add(id(new))
+                if container is not None:
+                    _insert_check(is_map, has_key, new, mark, base)
+                stack.append((container, is_map, keys, key, has_key, key_mark, merges))
+                container = new
+                is_map = is_new_map
+                if is_map:
+                    keys = all_keys[id(new)] = {}
+                key, has_key, key_mark, merges = None, False, None, None
+                continue
+            elif kind == _ALIAS:  # (kind, anchor, mark)
+                anchor, mark = event[1], event[2]
+                if anchor not in anchors:
+                    raise LoadError(
+                        f"found undefined alias *{anchor}",
+                        mark.line + 1 + base,
+                        mark.column + 1,
+                    )
+                value = anchors[anchor]
                 if id(value) in open_ids and isinstance(value, (dict, list)):
                     loaded.problems.append(
                         Problem(
                             "invalid-yaml",
-                            f"alias *{event.anchor} refers to a node that contains it; "
+                            f"alias *{anchor} refers to a node that contains it; "
                             "Kubernetes cannot represent a recursive structure (replaced by null)",
                             mark.line + 1 + base,
                             mark.column + 1,
                         )
                     )
                     value = None
-                source = event
-            elif cls is ev.DocumentStartEvent:
+                source = mark
+            elif kind == _DOC_START:  # (kind, mark)
                 root = None
-                content_line = event.start_mark.line + 1 + base
+                content_line = event[1].line + 1 + base
                 continue
-            elif cls is ev.DocumentEndEvent:
+            elif kind == _DOC_END:  # (kind, mark)
                 if len(documents) >= MAX_DOCUMENTS:
                     loaded.problems.append(
                         Problem(
                             "invalid-yaml",
                             f"more than {MAX_DOCUMENTS} documents in one file; the rest skipped",
-                            event.start_mark.line + 1 + base,
+                            event[1].line + 1 + base,
                             1,
                         )
                     )
@@ -492,7 +608,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 documents.append(Document(root, len(documents), content_line))
                 anchors = {}
                 continue
-            elif cls is ev.StreamEndEvent:
+            elif kind == _STREAM_END:
                 return None
             else:  # StreamStart
                 continue
@@ -500,7 +616,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             if container is None:
                 root = value
                 if source is not None:
-                    content_line = source.start_mark.line + 1 + base
+                    content_line = source.line + 1 + base
             elif not is_map:
                 container.append(value)  # type: ignore[attr-defined]
             elif not has_key:
@@ -508,7 +624,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     raise LoadError(
                         "a mapping or sequence used as a mapping key (unhashable key)", 1, 1
                     )
-                key, has_key, key_mark = value, True, source.start_mark
+                key, has_key, key_mark = value, True, source
             else:
                 has_key = False
                 if key is MERGE:
@@ -560,6 +676,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
         reason = getattr(exc, "reason", None) or str(exc)
         return LoadError(f"unreadable YAML: {reason}", line + base, column)
     finally:
+        _fast_events(False)
         loader.dispose()
 
 

@@ -191,3 +191,74 @@ def test_fifo_is_reported_not_read(tmp_path):
     assert [(p.rule, p.message) for p in loaded.problems] == [
         ("unreadable-file", "not a regular file; skipped")
     ]
+
+
+MIXED = """\
+%YAML 1.1
+---
+base: &base {cpu: 100m, limit: 0x1F}
+app:
+  <<: *base
+  flags: [yes, off, ~, 1.5e3, !!str 12, !custom tagged, 'quoted']
+  alias: *base
+--- # a comment
+- 1
+- [a, {b: c}]
+...
+---
+plain scalar root
+"""
+
+
+def _snapshot(loaded):
+    def positions(value):
+        if isinstance(value, dict):
+            return [
+                loaded.positions.of(value),
+                {k: (loaded.positions.of_key(value, k), positions(v)) for k, v in value.items()},
+            ]
+        if isinstance(value, list):
+            return [loaded.positions.of(value), [positions(v) for v in value]]
+        return value
+
+    return (
+        [(d.line, d.data, positions(d.data)) for d in loaded.documents],
+        # the pure-Python parser words its syntax errors differently
+        [(p.rule, p.line, p.column) for p in loaded.problems],
+    )
+
+
+def test_pure_python_yaml_gives_the_same_result(monkeypatch):
+    """PyYAML without libyaml: the loader converts event objects instead of swapping the
+    parser's event classes, and must build exactly the same values and positions."""
+    import yaml
+
+    from sidecarlint import loader
+
+    texts = [MIXED, POD, POD + "---\nbad: [\n---\nkind: Pod\n", "a: 1\na: 2\n", "a: *nope\n"]
+    with_libyaml = [_snapshot(load_text("x.yaml", text)) for text in texts]
+    monkeypatch.setattr(loader, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(loader, "_C_PARSER_GLOBALS", None)
+    assert [_snapshot(load_text("x.yaml", text)) for text in texts] == with_libyaml
+
+
+def test_the_parser_event_classes_are_restored_after_a_parse():
+    """The loader lends libyaml's parser tuple-making functions for one parse only: PyYAML's
+    own event API works afterwards, even after a parse that failed."""
+    import yaml
+
+    load_text("x.yaml", MIXED)
+    load_text("y.yaml", "a: [\n")
+    events = list(yaml.parse("a: [1]\n", Loader=yaml.CSafeLoader))
+    assert [type(e).__name__ for e in events] == [
+        "StreamStartEvent",
+        "DocumentStartEvent",
+        "MappingStartEvent",
+        "ScalarEvent",
+        "SequenceStartEvent",
+        "ScalarEvent",
+        "SequenceEndEvent",
+        "MappingEndEvent",
+        "DocumentEndEvent",
+        "StreamEndEvent",
+    ]
