@@ -7,7 +7,6 @@ memory; the text is the same as `json.dumps(document, indent=2)`.
 from __future__ import annotations
 
 import json
-from json import dumps
 from typing import TextIO
 
 from sidecarlint import __version__
@@ -25,13 +24,11 @@ def write(run: Run, out: TextIO) -> None:
         "suppressed": sum(1 for f in run.findings if f.suppressed),
     }
     out.write('{\n  "version": ' + json.dumps(__version__) + ',\n  "findings": [')
+    # A finding is a flat mapping of scalars: one call of the C encoder with the separators
+    # that indent=2 would give (json's indenting encoder is slow Python).
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": ")).encode
     for index, finding in enumerate(run.findings):
-        # A finding is a flat mapping of scalars: laid out by hand, as indent=2 would, with
-        # the C encoder for the values (json's indenting encoder is slow Python).
-        fields = ",\n      ".join(
-            f"{dumps(key)}: {dumps(value, ensure_ascii=False)}"
-            for key, value in finding.as_json().items()
-        )
+        fields = encode(finding.as_json())[1:-1]
         out.write(("," if index else "") + "\n    {\n      " + fields + "\n    }")
     out.write("\n  ],\n" if run.findings else "],\n")
     body = json.dumps(summary, indent=2).replace("\n", "\n  ")
