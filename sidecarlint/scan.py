@@ -10,13 +10,18 @@ file is linted: memory holds findings, not manifests.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, NoReturn
 
 from sidecarlint.engine import Settings, lint_file
 from sidecarlint.findings import Finding
 from sidecarlint.suppress import Declaration, Suppressions
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 class Options:
@@ -137,15 +142,8 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
 # ---------------------------------------------------------------------------------------
 # Running it, here or in workers
 
-_WORKER: tuple[Settings, Options] | None = None
-
-
-def _work(item: Input) -> Result:
-    assert _WORKER is not None
-    return scan_input(item, *_WORKER)
-
-
-CHUNK = 64  # inputs handed to a worker at a time
+CHUNK = 16  # inputs handed to a worker at a time
+INPUTS_PER_PROCESS = 64  # by default, no more processes than inputs / this
 
 
 def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
@@ -158,33 +156,131 @@ def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], i
     if cpus == 1:
         return inputs, 1
     iterator = iter(inputs)
-    head = list(itertools.islice(iterator, cpus * CHUNK))
-    wanted = min(cpus, len(head) // CHUNK)
+    head = list(itertools.islice(iterator, cpus * INPUTS_PER_PROCESS))
+    wanted = min(cpus, len(head) // INPUTS_PER_PROCESS)
     return itertools.chain(head, iterator), wanted if wanted > 1 else 1
 
 
-def _results(inputs: Iterable[Input], settings: Settings, options: Options, jobs: int):
-    if jobs > 1:
-        import multiprocessing
-
-        if "fork" not in multiprocessing.get_all_start_methods():
-            jobs = 1
-    if jobs > 1:
-        import gc
-        import multiprocessing
-
-        global _WORKER
-        _WORKER = (settings, options)  # inherited by the forked workers, never pickled
-        gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
-        try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                yield from pool.imap(_work, inputs, chunksize=CHUNK)
-        finally:
-            gc.unfreeze()
-            _WORKER = None
+def _results(
+    inputs: Iterable[Input], settings: Settings, options: Options, jobs: int
+) -> Iterator[Result]:
+    if jobs > 1 and hasattr(os, "fork"):
+        yield from _forked_results(inputs, settings, options, jobs)
     else:
         for item in inputs:
             yield scan_input(item, settings, options)
+
+
+def _forked_results(
+    inputs: Iterable[Input], settings: Settings, options: Options, jobs: int
+) -> Iterator[Result]:
+    """`scan_input` in this process and `jobs - 1` forked workers, results in input order.
+
+    The workers inherit the settings: only inputs and results are pickled. Between chunks
+    of its own, this process collects what the workers finished and hands each one another
+    chunk, keeping two in flight so that none waits. No threads, unlike
+    multiprocessing.Pool, and no idle parent: on two cores, the parent's share of the CPU is
+    what the workers lose. A chunk holding standard input stays here (its data is large,
+    and a send must never wait on a worker that is itself waiting to send)."""
+    import gc
+    from multiprocessing.connection import Pipe, wait
+
+    chunks = _chunks(inputs, CHUNK)
+    workers: list[tuple[int, Connection]] = []
+    in_flight: dict[Connection, int] = {}
+    done: dict[int, list[Result]] = {}
+    taken = wanted = 0
+    more = True
+
+    def take() -> tuple[int, list[Input]] | None:
+        nonlocal taken, more
+        chunk = next(chunks, None) if more else None
+        if chunk is None:
+            more = False
+            return None
+        taken += 1
+        return taken - 1, chunk
+
+    def lint_here(index: int, chunk: list[Input]) -> None:
+        done[index] = [scan_input(item, settings, options) for item in chunk]
+
+    def feed(connection: Connection) -> None:
+        task = take()
+        if task is None:
+            return
+        if any(item.kind == "stdin" for item in task[1]):
+            lint_here(*task)
+            return
+        connection.send(task)
+        in_flight[connection] = in_flight.get(connection, 0) + 1
+
+    gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
+    try:
+        for _ in range(jobs - 1):
+            ours, theirs = Pipe()
+            pid = os.fork()
+            if pid == 0:
+                for _, other in workers:
+                    other.close()
+                ours.close()
+                _worker(theirs, settings, options)
+            theirs.close()
+            workers.append((pid, ours))
+            feed(ours)
+            feed(ours)
+        while more or in_flight:
+            for connection in wait(list(in_flight), timeout=0 if more else None):
+                try:
+                    index, results = connection.recv()  # type: ignore[union-attr]
+                except EOFError:
+                    raise RuntimeError("a sidecarlint worker process died") from None
+                if index is None:
+                    raise RuntimeError(f"a sidecarlint worker process failed:\n{results}")
+                done[index] = results
+                in_flight[connection] -= 1  # type: ignore[index]
+                if not in_flight[connection]:  # type: ignore[index]
+                    del in_flight[connection]  # type: ignore[arg-type]
+                feed(connection)  # type: ignore[arg-type]
+            task = take()
+            if task is not None:
+                lint_here(*task)
+            while wanted in done:
+                yield from done.pop(wanted)
+                wanted += 1
+    finally:
+        for _pid, connection in workers:
+            with contextlib.suppress(OSError):
+                connection.send(None)
+            connection.close()
+        for pid, _ in workers:
+            os.waitpid(pid, 0)
+        gc.unfreeze()
+
+
+def _chunks(inputs: Iterable[Input], size: int) -> Iterator[list[Input]]:
+    iterator = iter(inputs)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _worker(connection: Connection, settings: Settings, options: Options) -> NoReturn:
+    """A forked worker: lint chunks until told to stop, then exit without cleanup (the
+    parent's buffers and exit handlers are the parent's)."""
+    code = 0
+    try:
+        while (task := connection.recv()) is not None:
+            index, items = task
+            connection.send((index, [scan_input(item, settings, options) for item in items]))
+    except EOFError:
+        pass  # the parent is gone
+    except BaseException:  # reported to the parent, which raises it
+        import traceback
+
+        code = 1
+        with contextlib.suppress(OSError):
+            connection.send((None, traceback.format_exc()))
+    finally:
+        os._exit(code)
 
 
 def scan(

@@ -1,0 +1,86 @@
+"""Parallel scanning: the work is shared between this process and forked workers, and the
+findings come back in input order, exactly as one process gives them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import run_cli
+
+from sidecarlint import scan
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app-{index}
+  namespace: shop
+spec:
+  initContainers:
+    - name: istio-proxy
+      image: docker.io/istio/proxyv2:1.24.0
+      restartPolicy: Always
+  containers:
+    - name: app
+      image: example/app:1.0
+"""
+
+
+@pytest.fixture
+def many_pods(tmp_path, monkeypatch):
+    # ten chunks: each worker is handed two at once, and this process always takes one
+    for index in range(160):
+        (tmp_path / f"app-{index:03}.yaml").write_text(POD.format(index=index))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_work_is_shared_and_output_is_identical(many_pods, monkeypatch):
+    real = scan.scan_input
+
+    def recording(item, settings, options):
+        result = real(item, settings, options)
+        for finding in result.findings:  # travels back from a worker with its result
+            finding.message += f" [pid {os.getpid()}]"
+        return result
+
+    monkeypatch.setattr(scan, "scan_input", recording)
+    findings = {}
+    for jobs in ("1", "2", "3"):
+        code, out, _ = run_cli("check", ".", "--format", "json", "--jobs", jobs)
+        assert code == 1
+        findings[jobs] = json.loads(out)["findings"]
+    pids = {
+        jobs: {f["message"].rsplit("[pid ", 1)[1] for f in found}
+        for jobs, found in findings.items()
+    }
+    assert len(pids["1"]) == 1 and len(pids["2"]) == 2 and len(pids["3"]) == 3
+
+    def without_pids(found: list[dict]) -> list[dict]:
+        return [{**f, "message": f["message"].split(" [pid ")[0]} for f in found]
+
+    assert without_pids(findings["1"]) == without_pids(findings["2"]) == without_pids(findings["3"])
+    paths = [f["path"] for f in findings["2"]]
+    assert paths == sorted(paths) and len(set(paths)) == 160
+
+
+def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
+    parent = os.getpid()
+    real = scan.scan_input
+
+    def failing_in_workers(item, settings, options):
+        if os.getpid() != parent:
+            raise ValueError("boom")
+        return real(item, settings, options)
+
+    monkeypatch.setattr(scan, "scan_input", failing_in_workers)
+    with pytest.raises(RuntimeError, match=r"(?s)worker process failed:.*ValueError: boom"):
+        run_cli("check", ".", "--jobs", "2")
+
+
+def test_default_plan_keeps_a_pre_commit_run_in_one_process():
+    inputs = [scan.Input("file", f"{i}.yaml") for i in range(scan.INPUTS_PER_PROCESS * 2 - 1)]
+    assert scan._plan(inputs, None)[1] == 1
+    assert scan._plan(inputs[:3], 4)[1] == 4  # an explicit --jobs is honoured
