@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 
 import pytest
 from conftest import run_cli
 
 from sidecarlint import scan
+
+real_loads = pickle.loads
 
 POD = """\
 apiVersion: v1
@@ -84,3 +87,23 @@ def test_default_plan_keeps_a_pre_commit_run_in_one_process():
     inputs = [scan.Input("file", f"{i}.yaml") for i in range(scan.INPUTS_PER_PROCESS * 2 - 1)]
     assert scan._plan(inputs, None)[1] == 1
     assert scan._plan(inputs[:3], 4)[1] == 4  # an explicit --jobs is honoured
+
+
+def test_a_value_marshal_refuses_still_travels(tmp_path, monkeypatch):
+    """A plain `<<` as a label value is the loader's merge-key marker, which marshal cannot
+    carry: such results go by pickle, and the output does not change."""
+    namespace = (
+        "---\napiVersion: v1\nkind: Namespace\n"
+        "metadata: {{name: ns-{index}, labels: {{odd: <<}}}}\n"
+    )
+    for index in range(160):
+        (tmp_path / f"app-{index:03}.yaml").write_text(
+            POD.format(index=index) + namespace.format(index=index)
+        )
+    monkeypatch.chdir(tmp_path)
+    unpickled = []
+    monkeypatch.setattr(pickle, "loads", lambda data: unpickled.append(1) or real_loads(data))
+    outputs = [run_cli("check", ".", "--format", "json", "--jobs", jobs) for jobs in ("1", "2")]
+    assert unpickled  # results from the worker came by pickle
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0][1])["findings"]) == 160
