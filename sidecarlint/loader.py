@@ -520,17 +520,15 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             event = get_event()
             kind = event[0]
             if kind == _SCALAR:  # (kind, value, tag, plain, anchor, mark)
-                value = event[1]
-                tag = event[2]
+                _, value, tag, plain, anchor, source = event  # a mark, read only if needed
                 if tag is None:
-                    if event[3]:
+                    if plain:
                         resolved = cache.get(value, cache)
                         value = resolve_plain(value) if resolved is cache else resolved
                 else:
                     value = _tagged(tag, value)
-                if event[4]:
-                    anchors[event[4]] = value
-                source = event[5]  # read only if needed (a key, a root)
+                if anchor:
+                    anchors[anchor] = value
             elif kind == _END:
                 if merges:
                     _apply_merges(container, keys, merges)
