@@ -24,9 +24,19 @@ class Settings:
         self.kube = kube
         self.catalog = catalog
         self.enabled = {b.id for b in rules}
-        self.workload_rules = [b for b in rules if b.rule.reported_by is None]
         self.severities = {b.id: b for b in rules}
-        self.envs = {b.id: Env(b.params, kube, catalog, self) for b in self.workload_rules}
+        # The rules run on each workload: (rule, pod keys it needs, its check function and
+        # environment, or None for a `find:` rule), looked up once here rather than per pod.
+        self.workload_rules = [
+            (
+                b,
+                tuple(b.rule.needs or ()),
+                None if b.rule.find is not None else CHECKS[b.rule.check],  # type: ignore[index]
+                Env(b.params, kube, catalog, self),
+            )
+            for b in rules
+            if b.rule.reported_by is None
+        ]
         # Facts about the whole run, from the objects read so far: namespace labels and
         # annotations, and which meshes inject native sidecars.
         self.namespaces: dict[str, dict] = {}
@@ -191,14 +201,14 @@ def lint_document(
         context = workload_context(workload)
         first = len(findings)
         pod = workload.pod
-        for bound in settings.workload_rules:
-            rule = bound.rule
-            if rule.needs and not any(key in pod for key in rule.needs):
-                continue  # the rule cannot apply: skip it without evaluating anything
-            if rule.find is not None:
-                hits: Iterable[Hit] = evaluate_find(bound, context)
-            else:
-                hits = CHECKS[rule.check](workload, settings.envs[bound.id])  # type: ignore[index]
+        for bound, needs, check, env in settings.workload_rules:
+            if needs:
+                for key in needs:
+                    if key in pod:
+                        break
+                else:
+                    continue  # the rule cannot apply: skip it without evaluating anything
+            hits = evaluate_find(bound, context) if check is None else check(workload, env)
             for hit in hits:
                 findings.append(make_finding(bound, hit, workload, document, positions, path))
         if settings.suppressions is not None:
