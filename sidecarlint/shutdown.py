@@ -411,10 +411,7 @@ class Member:
         self.name = name
         self.prestop = prestop
         self.stop = stop
-
-    @property
-    def total(self) -> Estimate:
-        return self.prestop + self.stop
+        self.total = prestop + stop
 
 
 class Budget:
