@@ -76,6 +76,12 @@ class Sidecar:
         self.quit = [] if quit is None else quit
         self.stop = {} if stop is None else stop
         self.inject = inject
+        # the pod label and annotation keys any injection signal of this mesh looks at
+        self.signal_keys = frozenset(
+            signal["key"]
+            for group in ("disable", "native", "legacy", "enable")
+            for signal in (inject or {}).get(group, [])
+        )
 
     @property
     def provides_access(self) -> bool:
@@ -144,6 +150,7 @@ class Catalog:
         self._matches: dict = {}
         self._images = _Globs([s.images for s in sidecars])
         self._names = _Globs([s.names for s in sidecars])
+        self._injectors = [s for s in sidecars if s.inject]
 
     def match(self, container: dict) -> Sidecar | None:
         """The sidecar a container is, by image first, then by name (remembered per pair)."""
@@ -169,7 +176,7 @@ class Catalog:
         return None if index is None else self.sidecars[index]
 
     def injectors(self) -> list[Sidecar]:
-        return [s for s in self.sidecars if s.inject]
+        return self._injectors
 
     def is_mesh_init(self, container: dict) -> bool:
         name = container.get("name")

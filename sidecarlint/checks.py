@@ -468,6 +468,10 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
                 present.add(sidecar.id)
     namespace = workload.namespace or "default"
     by_namespace: list[tuple[str, bool]] = []
+    keys = {
+        *(labels if isinstance(labels, dict) else ()),
+        *(annotations if isinstance(annotations, dict) else ()),
+    }
     for sidecar in env.catalog.injectors():
         inject = sidecar.inject or {}
         mesh = inject["mesh"]
@@ -475,6 +479,10 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             continue  # already in the manifest: job-legacy-sidecar speaks for it
         if mesh == "istio" and pod.get("hostNetwork") is True:
             continue  # Istio never injects into host-network pods
+        if keys.isdisjoint(sidecar.signal_keys):  # the usual case: nothing on the pod
+            if inject.get("namespace"):
+                by_namespace.append((sidecar.id, False))
+            continue
         if signal(inject.get("disable", []), labels, annotations):
             continue
         if signal(inject.get("native", []), labels, annotations):
