@@ -8,6 +8,7 @@ with the cache (unwritable folder, stale or corrupt file) falls back to parsing.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import zlib
@@ -55,7 +56,7 @@ def _read_builtin_yaml() -> dict[str, object]:
     if path:
         try:
             with open(path, "rb") as handle:
-                data = marshal.load(handle)
+                data = marshal.loads(handle.read())  # marshal.load reads in tiny pieces
             if isinstance(data, dict) and data.get("__stamp__") == stamp:
                 return data["files"]
         except (OSError, EOFError, ValueError, TypeError):
@@ -71,6 +72,20 @@ def _read_builtin_yaml() -> dict[str, object]:
             with open(temporary, "wb") as handle:
                 marshal.dump({"__stamp__": stamp, "files": files}, handle)
             os.replace(temporary, path)
+            _prune(directory)  # type: ignore[arg-type]
         except (OSError, ValueError):
             pass
     return files
+
+
+KEEP = 8  # cache files kept: one per installed version or copy, the most recent ones
+
+
+def _prune(directory: str) -> None:
+    """Remove all but the KEEP newest cache files: each upgrade or reinstall writes a new
+    one, and the cache folder must not grow for ever."""
+    entries = [e for e in os.scandir(directory) if e.name.startswith("builtin-") and e.is_file()]
+    entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+    for entry in entries[KEEP:]:
+        with contextlib.suppress(OSError):
+            os.remove(entry.path)
