@@ -2,10 +2,10 @@
 
 Every input (a file, standard input, a chart, a Kustomize overlay) is linted on its own by
 `scan_input`, which returns only small values: its findings, the facts it saw (namespaces,
-mesh installations) and its suppressions. `scan` runs it over all inputs, in this process or
-in a pool of forked workers (`--jobs`), and merges the results in input order, so the output
-is the same byte for byte whatever the number of jobs. Documents are dropped as soon as their
-file is linted: memory holds findings, not manifests.
+mesh installations) and its suppressions. `scan` runs it over all inputs, in this process
+alone or shared with forked workers (`--jobs`), and merges the results in input order, so
+the output is the same byte for byte whatever the number of jobs. Documents are dropped as
+soon as their file is linted: memory holds findings, not manifests.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import marshal
+import operator
 import os
 from collections.abc import Iterable, Iterator
 from typing import NoReturn
@@ -341,15 +342,16 @@ def _unpack(packed: tuple | None) -> Result:
     )
 
 
-def _pack_finding(finding: Finding) -> tuple:
-    return tuple([getattr(finding, name) for name in Finding.__slots__])
+# A finding as the arguments of Finding(), in their order.
+_pack_finding = operator.attrgetter(
+    "rule", "severity", "message", "path", "line", "column", "kind", "name", "namespace",
+    "container", "source", "suppressed", "justification", "rendered", "requires",
+    "suppressed_by", "fingerprint",
+)  # fmt: skip
 
 
 def _unpack_finding(values: tuple) -> Finding:
-    finding = Finding.__new__(Finding)
-    for name, value in zip(Finding.__slots__, values, strict=True):
-        setattr(finding, name, value)
-    return finding
+    return Finding(*values)
 
 
 def _read(fd: int, size: int) -> bytes:

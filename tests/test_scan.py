@@ -107,3 +107,14 @@ def test_a_value_marshal_refuses_still_travels(tmp_path, monkeypatch):
     assert unpickled  # results from the worker came by pickle
     assert outputs[0] == outputs[1]
     assert len(json.loads(outputs[0][1])["findings"]) == 160
+
+
+def test_every_field_of_a_finding_survives_the_trip_from_a_worker():
+    from sidecarlint.findings import Finding
+
+    values = {name: f"value of {name}" for name in Finding.__slots__}
+    finding = Finding.__new__(Finding)
+    for name, value in values.items():
+        setattr(finding, name, value)
+    back = scan._unpack_finding(scan._pack_finding(finding))
+    assert {name: getattr(back, name) for name in Finding.__slots__} == values
