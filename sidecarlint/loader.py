@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable
 
 import yaml
@@ -298,9 +299,9 @@ def _tagged(tag: str, value: str) -> object:
 #
 # libyaml's parser (PyYAML's Cython `yaml._yaml.CParser`) turns each event into an instance
 # of a Python class from `yaml.events`, whose `__init__` is Python code: a third of the whole
-# parse. The parser looks the classes up by name in its module, so for the length of one
-# parse the loader puts plain functions there that return small tuples, and puts the
-# classes back afterwards (`_fast_events`). Nothing else reads those names during our parse:
+# parse. The parser looks the classes up by name in its module, so while any parse of ours
+# runs (in any thread) the loader puts plain functions there that return small tuples, and
+# puts the classes back afterwards (`_fast_events`). Nothing else reads those names then:
 # PyYAML's own composer (`yaml.compose`, `yaml.load` with `CSafeLoader`) works on libyaml's
 # C structures and never makes event objects. The first item of each tuple is its kind.
 
@@ -404,9 +405,18 @@ def _event_reader(loader: object) -> Callable[[], tuple]:
     return convert
 
 
+_parses = 0  # parses in progress, in any thread: the classes go back when the last ends
+_parses_lock = threading.Lock()
+
+
 def _fast_events(on: bool) -> None:
-    if _C_PARSER_GLOBALS is not None:
-        _C_PARSER_GLOBALS.update(_TUPLE_EVENTS if on else _EVENT_CLASSES)
+    global _parses
+    if _C_PARSER_GLOBALS is None:
+        return
+    with _parses_lock:
+        _parses += 1 if on else -1
+        if _parses == (1 if on else 0):
+            _C_PARSER_GLOBALS.update(_TUPLE_EVENTS if on else _EVENT_CLASSES)
 
 
 # ---------------------------------------------------------------------------------------

@@ -262,3 +262,37 @@ def test_the_parser_event_classes_are_restored_after_a_parse():
         "DocumentEndEvent",
         "StreamEndEvent",
     ]
+
+
+def test_parses_in_several_threads_at_once():
+    """Each parse lends the parser its event functions; the classes go back only when the
+    last parse in any thread ends, so threads linting at once do not trip each other."""
+    import sys
+    import threading
+
+    import yaml
+
+    texts = [MIXED, POD * 1, POD + "---\n" + POD, "a: [1, 2, {b: c}]\n"] * 50
+    expected = [_snapshot(load_text("x.yaml", text)) for text in texts]
+    results: dict[int, list] = {}
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda n=n: results.__setitem__(
+                    n, [_snapshot(load_text("x.yaml", text)) for text in texts]
+                )
+            )
+            for n in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [results[n] for n in range(4)] == [expected] * 4
+    assert type(next(iter(yaml.parse("a", Loader=yaml.CSafeLoader)))).__name__ == (
+        "StreamStartEvent"
+    )
