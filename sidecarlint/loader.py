@@ -301,9 +301,10 @@ def _tagged(tag: str, value: str) -> object:
 # of a Python class from `yaml.events`, whose `__init__` is Python code: a third of the whole
 # parse. The parser looks the classes up by name in its module, so while any parse of ours
 # runs (in any thread) the loader puts plain functions there that return small tuples, and
-# puts the classes back afterwards (`_fast_events`). Nothing else reads those names then:
-# PyYAML's own composer (`yaml.compose`, `yaml.load` with `CSafeLoader`) works on libyaml's
-# C structures and never makes event objects. The first item of each tuple is its kind.
+# puts the classes back afterwards (`_fast_events`). PyYAML's own loading (`yaml.load`,
+# `yaml.compose` with `CSafeLoader`) works on libyaml's C structures and never makes event
+# objects; only `yaml.parse` with a C loader, in another thread at that very moment, would
+# see the functions. The first item of each tuple is its kind.
 
 _SCALAR, _MAPPING, _SEQUENCE, _END, _ALIAS, _DOC_START, _DOC_END, _STREAM_END, _OTHER = range(9)
 _END_EVENT = (_END,)
