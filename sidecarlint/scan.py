@@ -143,6 +143,7 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
 
 CHUNK = 16  # inputs handed to a worker at a time
 INPUTS_PER_PROCESS = 64  # by default, no more processes than inputs / this
+TAIL = 4  # inputs per chunk at the very end
 
 
 def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
@@ -263,9 +264,17 @@ def _forked_results(
 
 
 def _chunks(inputs: Iterable[Input], size: int) -> Iterator[list[Input]]:
+    """The inputs in order, `size` at a time, but the last `size` to `2 * size` of them in
+    chunks of TAIL: at the end, no process should be left with a long chunk while the others
+    wait."""
     iterator = iter(inputs)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+    ahead = list(itertools.islice(iterator, 2 * size))
+    while more := list(itertools.islice(iterator, size)):
+        ahead += more
+        yield ahead[:size]
+        del ahead[:size]
+    for start in range(0, len(ahead), TAIL):
+        yield ahead[start : start + TAIL]
 
 
 def _worker(tasks: int, results: int, settings: Settings, options: Options) -> NoReturn:

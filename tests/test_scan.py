@@ -118,3 +118,14 @@ def test_every_field_of_a_finding_survives_the_trip_from_a_worker():
         setattr(finding, name, value)
     back = scan._unpack_finding(scan._pack_finding(finding))
     assert {name: getattr(back, name) for name in Finding.__slots__} == values
+
+
+@pytest.mark.parametrize("count", [0, 3, 16, 40, 100])
+def test_chunks_keep_order_and_end_small(count):
+    inputs = list(range(count))
+    chunks = list(scan._chunks(inputs, 16))  # type: ignore[arg-type]
+    assert [item for chunk in chunks for item in chunk] == inputs
+    assert all(chunk for chunk in chunks)
+    tail = [len(chunk) for chunk in chunks if len(chunk) != 16]
+    assert all(size <= scan.TAIL for size in tail)
+    assert sum(tail) == count if count <= 32 else 16 <= sum(tail) <= 32
