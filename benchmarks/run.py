@@ -10,8 +10,9 @@
 - start-up: `sidecarlint check one-file.yaml` against `python -c "import yaml, click, jmespath"`;
 - memory: peak RSS of `--jobs 1` on the small and the large corpus.
 
-Times are medians of --runs runs of whole processes (wall clock), the commands compared
-interleaved run by run so that machine noise hits them alike. Nothing here is a test.
+Times are wall clock of whole processes over --runs rounds, the commands compared run back
+to back in each round; a ratio is the median of the ratios of each round, the times shown
+are medians. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -57,16 +58,22 @@ def wall(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def medians(commands: list[list[str]], runs: int) -> list[float]:
-    """Median wall time of each command, the commands interleaved run by run, so that a
-    noisy neighbour slows them alike and the ratios stay fair."""
+def timed(commands: list[list[str]], runs: int) -> list[list[float]]:
+    """Wall times of each command over `runs` rounds, the commands interleaved round by
+    round, so that a noisy neighbour slows them alike."""
     for command in commands:
         wall(command)  # warm the page cache and the bytecode cache
     times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
         for index, command in enumerate(commands):
             times[index].append(wall(command))
-    return [statistics.median(t) for t in times]
+    return times
+
+
+def ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the ratios of runs made in the same round: each pair ran back to back,
+    under the same load, which a ratio of two medians does not ensure."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def peak_mib(command: list[str]) -> float:
@@ -92,7 +99,7 @@ def main() -> None:
     out1, out2 = os.path.join(work, "jobs1.json"), os.path.join(work, "jobs2.json")
     check = [*lint, "check", small, "--format", "json"]
 
-    floor, single, double = medians(
+    floor, single, double = timed(
         [
             [sys.executable, "-c", FLOOR, small],
             [*check, "-o", out1, "--jobs", "1"],
@@ -102,7 +109,7 @@ def main() -> None:
     )
     with open(out1, "rb") as a, open(out2, "rb") as b:
         identical = a.read() == b.read()
-    imports, one_file = medians(
+    imports, one_file = timed(
         [[sys.executable, "-c", "import yaml, click, jmespath"], [*lint, "check", one]],
         args.runs * 3,
     )
@@ -110,24 +117,25 @@ def main() -> None:
     mem_large = peak_mib(
         [*lint, "check", large, "--format", "json", "-o", os.devnull, "--jobs", "1"]
     )
+    median = statistics.median
 
     rows = [
         (
             "throughput, --jobs 1 vs compose_all floor",
-            f"{floor / single:.2f}x",
-            f"floor {floor:.2f}s, sidecarlint {single:.2f}s",
+            f"{ratio(floor, single):.2f}x",
+            f"floor {median(floor):.2f}s, sidecarlint {median(single):.2f}s",
             ">= 0.75x",
         ),
         (
             "scaling, --jobs 2 vs --jobs 1",
-            f"{single / double:.2f}x",
-            f"{double:.2f}s; output identical: {identical}",
+            f"{ratio(single, double):.2f}x",
+            f"{median(double):.2f}s; output identical: {identical}",
             ">= 1.7x on 2 cores",
         ),
         (
             "one file vs import yaml, click, jmespath",
-            f"{one_file / imports:.2f}x",
-            f"{one_file * 1000:.0f} ms vs {imports * 1000:.0f} ms",
+            f"{ratio(one_file, imports):.2f}x",
+            f"{median(one_file) * 1000:.0f} ms vs {median(imports) * 1000:.0f} ms",
             "<= 1.25x",
         ),
         (
@@ -138,12 +146,12 @@ def main() -> None:
         ),
     ]
     print(
-        f"sidecarlint benchmark: {args.files} and {args.large} generated files, median of "
-        f"{args.runs} runs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+        f"sidecarlint benchmark: {args.files} and {args.large} generated files, medians of "
+        f"{args.runs} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     width = max(len(r[0]) for r in rows)
-    for name, ratio, detail, target in rows:
-        print(f"  {name:<{width}}  {ratio:>6}  ({detail}; target {target})")
+    for name, figure, detail, target in rows:
+        print(f"  {name:<{width}}  {figure:>6}  ({detail}; target {target})")
 
 
 if __name__ == "__main__":
