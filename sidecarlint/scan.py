@@ -221,7 +221,12 @@ def _forked_results(
         for _ in range(jobs - 1):
             task_read, task_write = os.pipe()
             result_read, result_write = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no more processes allowed: lint with the ones there are
+                for fd in (task_read, task_write, result_read, result_write):
+                    os.close(fd)
+                break
             if pid == 0:
                 for fd in (task_write, result_read, *to_worker, *to_worker.values()):
                     os.close(fd)

@@ -129,3 +129,14 @@ def test_chunks_keep_order_and_end_small(count):
     tail = [len(chunk) for chunk in chunks if len(chunk) != 16]
     assert all(size <= scan.TAIL for size in tail)
     assert sum(tail) == count if count <= 32 else 16 <= sum(tail) <= 32
+
+
+def test_when_fork_fails_this_process_lints_everything(many_pods, monkeypatch):
+    _, serial, _ = run_cli("check", ".", "--format", "json", "--jobs", "1")
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    code, out, _ = run_cli("check", ".", "--format", "json", "--jobs", "2")
+    assert code == 1 and out == serial
