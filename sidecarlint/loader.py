@@ -20,6 +20,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import yaml
 from yaml import events as ev
@@ -373,37 +374,75 @@ _TUPLE_EVENTS = {
     "StreamEndEvent": _stream_end_event,
 }
 _EVENT_CLASSES = {name: getattr(ev, name) for name in _TUPLE_EVENTS}
+
+
+def _event_reader(loader: object) -> Callable[[], tuple]:
+    """`get_event` returning tuples: libyaml's own while the functions are lent to it
+    (`_fast_events`), else a conversion of each event object (PyYAML without libyaml)."""
+    get_event = loader.get_event  # type: ignore[attr-defined]
+    return get_event if _C_PARSER_GLOBALS is not None else _converted(get_event)
+
+
+def _converted(get_event: Callable[[], Any]) -> Callable[[], tuple]:
+    def convert() -> tuple:
+        event = get_event()
+        name = event.__class__.__name__
+        mark = event.start_mark
+        if name == "ScalarEvent":
+            return _scalar_event(event.anchor, event.tag, event.implicit, event.value, mark, 0, 0)
+        if name == "AliasEvent":
+            return _alias_event(event.anchor, mark)
+        if name in ("MappingStartEvent", "SequenceStartEvent"):
+            return _TUPLE_EVENTS[name](event.anchor, 0, 0, mark)
+        if name in ("DocumentStartEvent", "DocumentEndEvent"):
+            return (_DOC_START if name == "DocumentStartEvent" else _DOC_END, mark)
+        return _OTHER_EVENT if name == "StreamStartEvent" else _TUPLE_EVENTS[name]()
+
+    return convert
+
+
+_PROBE = "%YAML 1.1\n---\na: &x [1, !!str 2, 'q', ~]\nb: *x\nc: {d: e}\n--- plain\n...\n"
+
+
+def _lending_works(parser_globals: dict) -> bool:
+    """Whether this PyYAML's parser calls the event classes as the lent functions expect:
+    the probe, read with the functions lent and by converting event objects, must give the
+    same events (marks compared by line and column). Checked once, at import: a PyYAML that
+    changes the calls gets the slower, converting path, not wrong values."""
+
+    def comparable(event: tuple) -> tuple:
+        return tuple((x.line, x.column) if hasattr(x, "line") else x for x in event)
+
+    def events(read: Callable[[], tuple]) -> list[tuple]:
+        found = [comparable(read())]
+        while found[-1] != (_STREAM_END,) and len(found) < 100:
+            found.append(comparable(read()))
+        return found
+
+    try:
+        converting = _Loader(_PROBE)
+        expected = events(_converted(converting.get_event))
+        converting.dispose()
+        parser_globals.update(_TUPLE_EVENTS)
+        try:
+            lent = _Loader(_PROBE)
+            found = events(lent.get_event)
+            lent.dispose()
+        finally:
+            parser_globals.update(_EVENT_CLASSES)
+    except Exception:  # any surprise: do not lend
+        return False
+    return found == expected and len(found) > 10
+
+
 _C_PARSER_GLOBALS: dict | None = None
 if _Loader.__name__ == "CSafeLoader":
     import yaml._yaml
 
-    if all(yaml._yaml.__dict__.get(n) is c for n, c in _EVENT_CLASSES.items()):
+    if all(yaml._yaml.__dict__.get(n) is c for n, c in _EVENT_CLASSES.items()) and (
+        _lending_works(yaml._yaml.__dict__)
+    ):
         _C_PARSER_GLOBALS = yaml._yaml.__dict__
-
-
-def _event_reader(loader: object) -> Callable[[], tuple]:
-    """`get_event` returning tuples. With libyaml, `_fast_events` is in effect; otherwise
-    (PyYAML without libyaml) each event object is converted."""
-    get_event = loader.get_event  # type: ignore[attr-defined]
-    if _C_PARSER_GLOBALS is not None:
-        return get_event
-
-    def convert() -> tuple:
-        event = get_event()
-        name = event.__class__.__name__
-        if name == "ScalarEvent":
-            return _scalar_event(
-                event.anchor, event.tag, event.implicit, event.value, event.start_mark, 0, 0
-            )
-        if name == "AliasEvent":
-            return _alias_event(event.anchor, event.start_mark, 0)
-        if name in ("MappingStartEvent", "SequenceStartEvent"):
-            return _TUPLE_EVENTS[name](event.anchor, 0, 0, event.start_mark, 0, 0)
-        if name in ("DocumentStartEvent", "DocumentEndEvent"):
-            return (_DOC_START if name == "DocumentStartEvent" else _DOC_END, event.start_mark)
-        return _TUPLE_EVENTS[name](0, 0) if name != "StreamStartEvent" else _OTHER_EVENT
-
-    return convert
 
 
 _parses = 0  # parses in progress, in any thread: the classes go back when the last ends

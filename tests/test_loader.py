@@ -296,3 +296,31 @@ def test_parses_in_several_threads_at_once():
     assert type(next(iter(yaml.parse("a", Loader=yaml.CSafeLoader)))).__name__ == (
         "StreamStartEvent"
     )
+
+
+def test_lending_is_checked_against_the_converting_path(monkeypatch):
+    """At import the loader parses a probe both ways; a PyYAML whose parser called the
+    event classes differently would get the converting path, not wrong values."""
+    import yaml
+    import yaml._yaml
+
+    from sidecarlint import loader
+
+    assert loader._lending_works(yaml._yaml.__dict__)
+    wrong_order = dict(loader._TUPLE_EVENTS)
+    wrong_order["ScalarEvent"] = lambda anchor, tag, implicit, value, start, end, style: (
+        loader._SCALAR,
+        tag,  # value and tag swapped
+        value,
+        implicit[0],
+        anchor,
+        start,
+    )
+    monkeypatch.setattr(loader, "_TUPLE_EVENTS", wrong_order)
+    assert not loader._lending_works(yaml._yaml.__dict__)
+    empty = dict(wrong_order, ScalarEvent=lambda *args: ())  # no value, no mark
+    monkeypatch.setattr(loader, "_TUPLE_EVENTS", empty)
+    assert not loader._lending_works(yaml._yaml.__dict__)
+    assert type(next(iter(yaml.parse("a", Loader=yaml.CSafeLoader)))).__name__ == (
+        "StreamStartEvent"
+    )
