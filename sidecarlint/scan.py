@@ -144,6 +144,7 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
 CHUNK = 16  # inputs handed to a worker at a time
 INPUTS_PER_PROCESS = 64  # by default, no more processes than inputs / this
 TAIL = 4  # inputs per chunk at the very end
+LINTING_PARENT_MAX_JOBS = 4  # above this, the parent only hands out work
 
 
 def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
@@ -174,7 +175,8 @@ def _results(
 def _forked_results(
     inputs: Iterable[Input], settings: Settings, options: Options, jobs: int
 ) -> Iterator[Result]:
-    """`scan_input` in this process and `jobs - 1` forked workers, results in input order.
+    """`scan_input` in this process and `jobs - 1` forked workers (or in `jobs` workers, for
+    more than LINTING_PARENT_MAX_JOBS), results in input order.
 
     The workers inherit the settings: only input paths and results are sent, over a pair of
     pipes per worker. Between chunks of its own, this process collects what the workers
@@ -187,6 +189,9 @@ def _forked_results(
     import select
 
     chunks = _chunks(inputs, CHUNK)
+    # With a few processes this one lints too: its CPU is a large share. With more, it only
+    # hands out chunks: a long file here would leave every worker waiting for the next one.
+    lints_too = jobs <= LINTING_PARENT_MAX_JOBS
     workers: list[tuple[int, int, int]] = []  # (pid, fd to it, fd from it)
     to_worker: dict[int, int] = {}  # fd from a worker → fd to it
     in_flight: dict[int, int] = {}  # fd from a worker → chunks it holds
@@ -207,18 +212,17 @@ def _forked_results(
         done[index] = [scan_input(item, settings, options) for item in chunk]
 
     def feed(source: int) -> None:
-        task = take()
-        if task is None:
+        while (task := take()) is not None:
+            if any(item.kind == "stdin" for item in task[1]):
+                lint_here(*task)
+                continue
+            _send(to_worker[source], (task[0], [(item.kind, item.path) for item in task[1]]))
+            in_flight[source] = in_flight.get(source, 0) + 1
             return
-        if any(item.kind == "stdin" for item in task[1]):
-            lint_here(*task)
-            return
-        _send(to_worker[source], (task[0], [(item.kind, item.path) for item in task[1]]))
-        in_flight[source] = in_flight.get(source, 0) + 1
 
     gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
     try:
-        for _ in range(jobs - 1):
+        for _ in range(jobs - 1 if lints_too else jobs):
             task_read, task_write = os.pipe()
             result_read, result_write = os.pipe()
             try:
@@ -237,8 +241,11 @@ def _forked_results(
             to_worker[result_read] = task_write
             feed(result_read)
             feed(result_read)
+        if not workers:  # no fork allowed at all: lint everything here
+            lints_too = True
         while more or in_flight:
-            ready, _, _ = select.select(list(in_flight), [], [], 0 if more else None)
+            waits = not (more and lints_too)
+            ready, _, _ = select.select(list(in_flight), [], [], None if waits else 0)
             for source in ready:
                 try:
                     index, results = _receive(source)  # type: ignore[misc]
@@ -251,12 +258,17 @@ def _forked_results(
                 if not in_flight[source]:
                     del in_flight[source]
                 feed(source)
-            task = take()
+            task = take() if lints_too else None
             if task is not None:
                 lint_here(*task)
             while wanted in done:
                 yield from done.pop(wanted)
                 wanted += 1
+        while wanted in done:  # chunks linted here while handing out the last ones
+            yield from done.pop(wanted)
+            wanted += 1
+        if done or wanted != taken:  # never silently drop a file's findings
+            raise RuntimeError(f"sidecarlint: chunk {wanted} of {taken} was not linted")
     finally:
         for _pid, task_write, result_read in workers:
             with contextlib.suppress(OSError):

@@ -51,7 +51,7 @@ def test_work_is_shared_and_output_is_identical(many_pods, monkeypatch):
 
     monkeypatch.setattr(scan, "scan_input", recording)
     findings = {}
-    for jobs in ("1", "2", "3"):
+    for jobs in ("1", "2", "3", "6"):
         code, out, _ = run_cli("check", ".", "--format", "json", "--jobs", jobs)
         assert code == 1
         findings[jobs] = json.loads(out)["findings"]
@@ -60,11 +60,20 @@ def test_work_is_shared_and_output_is_identical(many_pods, monkeypatch):
         for jobs, found in findings.items()
     }
     assert len(pids["1"]) == 1 and len(pids["2"]) == 2 and len(pids["3"]) == 3
+    here = f"{os.getpid()}]"
+    assert pids["1"] == {here} and here in pids["2"] and here in pids["3"]
+    # with more than four processes this one only hands out the work
+    assert len(pids["6"]) == 6 and here not in pids["6"]
 
     def without_pids(found: list[dict]) -> list[dict]:
         return [{**f, "message": f["message"].split(" [pid ")[0]} for f in found]
 
-    assert without_pids(findings["1"]) == without_pids(findings["2"]) == without_pids(findings["3"])
+    assert (
+        without_pids(findings["1"])
+        == without_pids(findings["2"])
+        == without_pids(findings["3"])
+        == without_pids(findings["6"])
+    )
     paths = [f["path"] for f in findings["2"]]
     assert paths == sorted(paths) and len(set(paths)) == 160
 
@@ -140,3 +149,14 @@ def test_when_fork_fails_this_process_lints_everything(many_pods, monkeypatch):
     monkeypatch.setattr(os, "fork", no_fork)
     code, out, _ = run_cli("check", ".", "--format", "json", "--jobs", "2")
     assert code == 1 and out == serial
+
+
+@pytest.mark.parametrize("jobs", ["2", "6"])
+def test_standard_input_is_linted_here_whatever_the_jobs(many_pods, jobs):
+    text = (many_pods / "app-000.yaml").read_text()
+    code, out, _ = run_cli(
+        "check", "-", "app-001.yaml", "--format", "json", "--jobs", jobs, input=text
+    )
+    serial = run_cli("check", "-", "app-001.yaml", "--format", "json", "--jobs", "1", input=text)
+    assert code == 1 and out == serial[1]
+    assert [f["path"] for f in json.loads(out)["findings"]] == ["-", "app-001.yaml"]
