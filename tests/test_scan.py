@@ -160,3 +160,39 @@ def test_standard_input_is_linted_here_whatever_the_jobs(many_pods, jobs):
     serial = run_cli("check", "-", "app-001.yaml", "--format", "json", "--jobs", "1", input=text)
     assert code == 1 and out == serial[1]
     assert [f["path"] for f in json.loads(out)["findings"]] == ["-", "app-001.yaml"]
+
+
+def test_suppressions_merge_the_same_whatever_the_jobs(tmp_path, monkeypatch):
+    """Declarations are numbered per process and renumbered when merged: suppressed and
+    unused suppressions come out the same for any number of processes."""
+    rule = "native-sidecar-without-startup-probe"
+    for index in range(160):
+        text = POD.format(index=index)
+        if index % 3 == 0:  # a comment that suppresses the finding
+            text = text.replace(
+                "    - name: istio-proxy",
+                f"    # sidecarlint: ignore[{rule}] probed elsewhere\n    - name: istio-proxy",
+            )
+        if index % 5 == 0:  # a comment that suppresses nothing
+            text = text.replace(
+                "  containers:", "  # sidecarlint: ignore[invalid-probe] none\n  containers:"
+            )
+        if index % 7 == 0:  # an annotation
+            text = text.replace(
+                "  namespace: shop",
+                f"  namespace: shop\n  annotations:\n    ignore.sidecarlint.io/{rule}: known",
+            )
+        (tmp_path / f"app-{index:03}.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    outputs = [
+        run_cli("check", ".", "--format", "json", "--show-suppressed", "--jobs", jobs)[1]
+        for jobs in ("1", "2", "6")
+    ]
+    assert outputs[0] == outputs[1] == outputs[2]
+    findings = json.loads(outputs[0])["findings"]
+    suppressed = [f for f in findings if f["suppressed"]]
+    unused = [f for f in findings if f["rule"] == "unused-suppression"]
+    assert len(suppressed) == len([i for i in range(160) if i % 3 == 0 or i % 7 == 0])
+    assert len(unused) == len([i for i in range(160) if i % 5 == 0]) + len(
+        [i for i in range(160) if i % 3 == 0 and i % 7 == 0]  # the comment beside an annotation
+    )
