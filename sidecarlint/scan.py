@@ -145,6 +145,7 @@ CHUNK = 16  # inputs handed to a worker at a time
 INPUTS_PER_PROCESS = 64  # by default, no more processes than inputs / this
 TAIL = 4  # inputs per chunk at the very end
 LINTING_PARENT_MAX_JOBS = 4  # above this, the parent only hands out work
+MAX_JOBS = 256  # more processes than this only cost (and select() takes < 1,024 pipes)
 
 
 def _plan(inputs: Iterable[Input], jobs: int | None) -> tuple[Iterable[Input], int]:
@@ -188,6 +189,7 @@ def _forked_results(
     import gc
     import select
 
+    jobs = min(jobs, MAX_JOBS)
     chunks = _chunks(inputs, CHUNK)
     # With a few processes this one lints too: its CPU is a large share. With more, it only
     # hands out chunks: a long file here would leave every worker waiting for the next one.
