@@ -596,18 +596,20 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 if len(stack) >= MAX_DEPTH:
                     raise LoadError(
                         f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
-                        mark.line + 1 + base,
-                        mark.column + 1,
+                        *_at(mark, base),
                     )
                 is_new_map = kind == _MAPPING
                 new: object = {} if is_new_map else []
                 # positions of recovered documents carry their line offset
-                nodes[id(new)] = (mark.line + 1 + base, mark.column + 1) if base else mark
+                nodes[id(new)] = _at(mark, base) if base else mark
                 if event[1]:  # only an anchored node can be aliased, or contain its alias
                     anchors[event[1]] = new
                     open_ids.add(id(new))
-                if container is not None:
-                    _insert_check(is_map, has_key, new, mark, base)
+                if is_map and not has_key:  # where a key is expected
+                    raise LoadError(
+                        "a mapping or sequence used as a mapping key (unhashable key)",
+                        *_at(mark, base),
+                    )
                 stack.append((container, is_map, keys, key, has_key, key_mark, merges))
                 container = new
                 is_map = is_new_map
@@ -618,11 +620,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             elif kind == _ALIAS:  # (kind, anchor, mark)
                 anchor, mark = event[1], event[2]
                 if anchor not in anchors:
-                    raise LoadError(
-                        f"found undefined alias *{anchor}",
-                        mark.line + 1 + base,
-                        mark.column + 1,
-                    )
+                    raise LoadError(f"found undefined alias *{anchor}", *_at(mark, base))
                 value = anchors[anchor]
                 if id(value) in open_ids and isinstance(value, (dict, list)):
                     loaded.problems.append(
@@ -630,8 +628,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                             "invalid-yaml",
                             f"alias *{anchor} refers to a node that contains it; "
                             "Kubernetes cannot represent a recursive structure (replaced by null)",
-                            mark.line + 1 + base,
-                            mark.column + 1,
+                            *_at(mark, base),
                         )
                     )
                     value = None
@@ -667,31 +664,20 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     content_line = source.line + 1 + base
             elif not is_map:
                 container.append(value)  # type: ignore[attr-defined]
-            elif not has_key:
-                if source is None:  # a collection just closed, used as a key
-                    raise LoadError(
-                        "a mapping or sequence used as a mapping key (unhashable key)", 1, 1
-                    )
+            elif not has_key:  # (a collection cannot get here: it is refused as it opens)
                 key, has_key, key_mark = value, True, source
             else:
                 has_key = False
                 if key is MERGE:
                     if merges is None:
                         merges = []
-                    merges.append(
-                        (
-                            value,
-                            (key_mark.line + 1 + base, key_mark.column + 1) if base else key_mark,
-                        )
-                    )
+                    merges.append((value, _at(key_mark, base) if base else key_mark))
                     continue
                 try:
                     duplicate = key in container  # type: ignore[operator]
                 except TypeError:
                     raise LoadError(
-                        "a mapping key that cannot be used as a key",
-                        key_mark.line + 1 + base,  # type: ignore[attr-defined]
-                        key_mark.column + 1,  # type: ignore[attr-defined]
+                        "a mapping key that cannot be used as a key", *_at(key_mark, base)
                     ) from None
                 if duplicate:
                     first = Positions._position(keys.get(key))
@@ -701,20 +687,16 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                             f"duplicate key '{key}' (first at line {first[0] if first else 0}): "
                             "kubectl rejects the file, and parsers that accept it silently "
                             "keep only the last value",
-                            key_mark.line + 1 + base,  # type: ignore[attr-defined]
-                            key_mark.column + 1,  # type: ignore[attr-defined]
+                            *_at(key_mark, base),
                         )
                     )
                 container[key] = value  # type: ignore[index]
-                keys[key] = (
-                    (key_mark.line + 1 + base, key_mark.column + 1) if base else key_mark  # type: ignore[attr-defined]
-                )
+                keys[key] = _at(key_mark, base) if base else key_mark
     except LoadError as error:
         return error
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 1 + base) if mark else base + 1
-        column = (mark.column + 1) if mark else 1
+        line, column = _at(mark, base) if mark else (base + 1, 1)
         problem = exc.problem or "syntax error"
         context = f" ({exc.context})" if exc.context else ""
         return LoadError(f"YAML syntax error: {problem}{context}", line, column)
@@ -728,14 +710,10 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
         loader.dispose()
 
 
-def _insert_check(is_map: bool, has_key: bool, value: object, mark, base: int) -> None:
-    """A mapping or sequence that starts where a mapping key is expected is an error."""
-    if is_map and not has_key:
-        raise LoadError(
-            "a mapping or sequence used as a mapping key (unhashable key)",
-            mark.line + 1 + base,
-            mark.column + 1,
-        )
+def _at(mark: Any, base: int) -> tuple[int, int]:
+    """The 1-based line and column of a libyaml mark, in a chunk that starts `base` lines
+    into the file (after a syntax error, parsing resumes at the next `---`)."""
+    return mark.line + 1 + base, mark.column + 1
 
 
 def _apply_merges(container: dict, keys: dict, merges: list) -> None:
