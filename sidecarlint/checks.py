@@ -17,7 +17,14 @@ from sidecarlint import shutdown
 from sidecarlint.catalog import Catalog
 from sidecarlint.rules import NO_CONTAINER, Hit
 from sidecarlint.shutdown import Estimate, Member, seconds_text
-from sidecarlint.workloads import Workload, containers, grace_period, is_native_sidecar
+from sidecarlint.workloads import (
+    Workload,
+    command_words,
+    containers,
+    dig,
+    grace_period,
+    is_native_sidecar,
+)
 
 NETWORK_CATEGORIES = {"mesh-proxy", "proxy", "database-proxy"}
 
@@ -108,9 +115,7 @@ def prestop_sleep_exceeds_grace(workload: Workload, env: Env) -> Iterator[Hit]:
     if grace is None:
         return
     for container in [*containers(pod, "initContainers"), *containers(pod, "containers")]:
-        lifecycle = container.get("lifecycle")
-        pre_stop = lifecycle.get("preStop") if isinstance(lifecycle, dict) else None
-        sleep = pre_stop.get("sleep") if isinstance(pre_stop, dict) else None
+        sleep = dig(container, "lifecycle", "preStop", "sleep")
         seconds = sleep.get("seconds") if isinstance(sleep, dict) else None
         if _is_number(seconds) and seconds > grace:
             where = "" if "terminationGracePeriodSeconds" in pod else " (the default)"
@@ -127,7 +132,7 @@ def prestop_sleep_exceeds_grace(workload: Workload, env: Env) -> Iterator[Hit]:
 
 def native_sidecar_unsupported(workload: Workload, env: Env) -> Iterator[Hit]:
     """Native sidecars while the target Kubernetes version is older than 1.29."""
-    if env.kube >= (1, 29):
+    if _natives_apply(env):
         return
     version = f"{env.kube[0]}.{env.kube[1]}"
     for container in containers(workload.pod, "initContainers"):
@@ -298,13 +303,7 @@ def sidecar_prestop_stops_sidecar(workload: Workload, env: Env) -> Iterator[Hit]
 
 
 def _command_text(items: list[dict]) -> str:
-    words: list[str] = []
-    for container in items:
-        for key in ("command", "args"):
-            value = container.get(key)
-            if isinstance(value, list):
-                words.extend(str(w) for w in value)
-    return " ".join(words)
+    return " ".join(word for container in items for word in command_words(container))
 
 
 def _move_to_native(sidecar, name: str) -> str:
@@ -392,15 +391,12 @@ def job_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
                 f"({', '.join(sidecar.quit) or 'kill it from the main container'})"
             )
         if seen:
+            better = f"; {_fix_native(sidecar, name)}" if _natives_apply(env) else ""
             yield Hit(
                 container,
                 f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the job "
                 f"stops it itself (saw {seen[0]!r}), which works only if every exit path of "
-                f"the job calls it; {_fix_native(sidecar, name)}"
-                if _natives_apply(env)
-                else f"{sidecar.title} '{name}' runs in containers of a {workload.kind}; the "
-                f"job stops it itself (saw {seen[0]!r}), which works only if every exit path "
-                "calls it",
+                f"the job calls it{better}",
                 None,
                 "warning",
             )
@@ -479,27 +475,26 @@ def job_injected_legacy_sidecar(workload: Workload, env: Env) -> Iterator[Hit]:
             continue  # already in the manifest: job-legacy-sidecar speaks for it
         if mesh == "istio" and pod.get("hostNetwork") is True:
             continue  # Istio never injects into host-network pods
-        if keys.isdisjoint(sidecar.signal_keys):  # the usual case: nothing on the pod
-            if inject.get("namespace"):
-                by_namespace.append((sidecar.id, False))
-            continue
-        if signal(inject.get("disable", []), labels, annotations):
-            continue
-        if signal(inject.get("native", []), labels, annotations):
-            continue
-        forced_legacy = bool(signal(inject.get("legacy", []), labels, annotations))
-        found = signal(inject.get("enable", []), labels, annotations)
-        if found:
-            node, key, why = found
-            yield Hit(
-                node,
-                injected_message(sidecar, workload.kind, why, env.kube),
-                key,
-                None,
-                () if forced_legacy else (("legacy", mesh),),
-                NO_CONTAINER,
-            )
-        elif inject.get("namespace"):
+        forced_legacy = False
+        if not keys.isdisjoint(sidecar.signal_keys):  # the pod has keys this mesh reads
+            if signal(inject.get("disable", []), labels, annotations):
+                continue
+            if signal(inject.get("native", []), labels, annotations):
+                continue
+            forced_legacy = bool(signal(inject.get("legacy", []), labels, annotations))
+            found = signal(inject.get("enable", []), labels, annotations)
+            if found:
+                node, key, why = found
+                yield Hit(
+                    node,
+                    injected_message(sidecar, workload.kind, why, env.kube),
+                    key,
+                    None,
+                    () if forced_legacy else (("legacy", mesh),),
+                    NO_CONTAINER,
+                )
+                continue
+        if inject.get("namespace"):
             by_namespace.append((sidecar.id, forced_legacy))
     if by_namespace:
         yield Hit(

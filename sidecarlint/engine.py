@@ -11,16 +11,16 @@ from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import NO_CONTAINER, BoundRule, Hit, evaluate_find
 from sidecarlint.suppress import Suppressions
-from sidecarlint.workloads import Workload, dig, find_workloads
+from sidecarlint.workloads import Workload, dig, env_value, find_workloads
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
 
 
 class Settings:
     """Everything a run decided before linting: rules with their options, the target."""
 
     def __init__(self, rules: list[BoundRule], kube: tuple[int, int], catalog: Catalog) -> None:
-        self.rules = rules
         self.kube = kube
         self.catalog = catalog
         self.enabled = {b.id for b in rules}
@@ -142,17 +142,15 @@ def collect_facts(data: object, settings: Settings) -> None:
         return
     value = None
     if kind == "IstioOperator":
-        value = dig(data, "spec", "values", "pilot", "env", "ENABLE_NATIVE_SIDECARS")
-        for item in dig(data, "spec", "components", "pilot", "k8s", "env") or ():
-            if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
-                value = item.get("value")
+        value = env_value(dig(data, "spec", "components", "pilot", "k8s", "env"), NATIVE)
+        if value is None:
+            value = dig(data, "spec", "values", "pilot", "env", NATIVE)
     elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
         for container in dig(data, "spec", "template", "spec", "containers") or ():
-            for item in (container.get("env") if isinstance(container, dict) else None) or ():
-                if isinstance(item, dict) and item.get("name") == "ENABLE_NATIVE_SIDECARS":
-                    value = item.get("value")
+            found = env_value(container.get("env"), NATIVE) if isinstance(container, dict) else None
+            value = found if found is not None else value
     elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
-        value = dig(data, "pilot", "env", "ENABLE_NATIVE_SIDECARS")
+        value = dig(data, "pilot", "env", NATIVE)
     if value is not None:
         settings.native.setdefault("istio", str(value).lower() == "true")
 

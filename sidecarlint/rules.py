@@ -330,14 +330,14 @@ class BoundRule:
         params: dict[str, Any],
         options: Any,
         severity_overridden: bool = False,
-        interpreter: Any = None,
     ) -> None:
         self.rule = rule
         self.severity = severity
         self.params = params
         self.options = options
         self.severity_overridden = severity_overridden
-        self.interpreter = interpreter  # one per rule: jmespath's search() makes one per call
+        self.interpreter: _Interpreter | None = None  # one per rule, made on first use
+        # (jmespath's own search() makes one per call)
 
     def search(self, expression, data: object) -> object:
         if self.interpreter is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from sidecarlint.workloads import command_words, dig, env_value
+
 STOP_ANNOTATION = "sidecarlint.io/stop-seconds"
 
 _GO_DURATION = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
@@ -97,6 +99,14 @@ def parse_sleep_argument(value: object) -> float | None:
     return float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
 
 
+def _sleep_seconds(operands: list[str]) -> float | None:
+    """`sleep A B ...` sleeps for the sum of its operands; None when one is not a duration."""
+    values = [parse_sleep_argument(word) for word in operands]
+    if not values or any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
 def _command_words(command: object) -> list[str] | None:
     if not isinstance(command, list) or not command:
         return None
@@ -146,10 +156,10 @@ def _parse_chain(script: str) -> Estimate:
             continue
         program = words[0].rsplit("/", 1)[-1]
         if program == "sleep":
-            values = [parse_sleep_argument(w) for w in words[1:]]
-            if not values or any(v is None for v in values):
+            seconds = _sleep_seconds(words[1:])
+            if seconds is None:
                 return UNKNOWN
-            total += sum(v for v in values if v is not None)
+            total += seconds
             found_sleep = True
         elif program == "exec" and len(words) > 1:
             return _parse_chain(" ".join(words[1:]))
@@ -162,8 +172,7 @@ def _parse_chain(script: str) -> Estimate:
 
 def prestop_seconds(container: dict) -> Estimate:
     """`P(c)`: how long the container's preStop hook runs."""
-    lifecycle = container.get("lifecycle")
-    hook = lifecycle.get("preStop") if isinstance(lifecycle, dict) else None
+    hook = dig(container, "lifecycle", "preStop")
     if not isinstance(hook, dict) or not hook:
         return Estimate(0.0, True)
     sleep = hook.get("sleep")
@@ -182,10 +191,9 @@ def prestop_seconds(container: dict) -> Estimate:
             return Estimate(0.0, True)
         program = words[0].rsplit("/", 1)[-1]
         if program == "sleep":
-            values = [parse_sleep_argument(w) for w in words[1:]]
-            if not values or any(v is None for v in values):
+            total = _sleep_seconds(words[1:])
+            if total is None:
                 return UNKNOWN
-            total = float(sum(v for v in values if v is not None))
             return Estimate(total, True, [f"preStop sleep {seconds_text(total)}"])
         script = _script_of(words)
         if script is not None:
@@ -205,8 +213,7 @@ def prestop_seconds(container: dict) -> Estimate:
 def stops_itself(container: dict) -> str | None:
     """The preStop action that makes a sidecar exit (cloud-sql-proxy shutdown, quit
     endpoints, `kill 1`), or None."""
-    lifecycle = container.get("lifecycle")
-    hook = lifecycle.get("preStop") if isinstance(lifecycle, dict) else None
+    hook = dig(container, "lifecycle", "preStop")
     if not isinstance(hook, dict):
         return None
     exec_ = hook.get("exec")
@@ -229,21 +236,12 @@ def stops_itself(container: dict) -> str | None:
 
 
 def _env(container: dict, name: str) -> object:
-    env = container.get("env")
-    if isinstance(env, list):
-        for item in env:
-            if isinstance(item, dict) and item.get("name") == name:
-                return item.get("value")
-    return None
+    return env_value(container.get("env"), name)
 
 
 def _flag(container: dict, name: str) -> object:
     """`--name=value` or `--name value` (also `-name`) in args or command."""
-    words: list[str] = []
-    for key in ("command", "args"):
-        value = container.get(key)
-        if isinstance(value, list):
-            words.extend(str(w) for w in value)
+    words = command_words(container)
     for index, word in enumerate(words):
         for prefix in (f"--{name}", f"-{name}"):
             if word == prefix and index + 1 < len(words):

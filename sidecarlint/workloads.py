@@ -149,6 +149,27 @@ def containers(pod: dict, key: str = "containers") -> list[dict]:
     return [c for c in items if isinstance(c, dict)]
 
 
+def command_words(container: dict) -> list[str]:
+    """The words of a container's `command` then `args`, as strings."""
+    words: list[str] = []
+    for key in ("command", "args"):
+        value = container.get(key)
+        if isinstance(value, list):
+            words.extend(str(word) for word in value)
+    return words
+
+
+def env_value(items: object, name: str) -> object:
+    """The value of `name` in an env list (`[{name, value}, ...]`), None when it is absent;
+    the last entry wins, as in the container."""
+    found = None
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict) and item.get("name") == name:
+                found = item.get("value")
+    return found
+
+
 def is_native_sidecar(container: dict) -> bool:
     return container.get("restartPolicy") == "Always"
 
