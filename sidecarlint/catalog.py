@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from fnmatch import translate
 
@@ -31,6 +32,8 @@ ENTRY_KEYS = {
     "stop",
     "inject",
 }
+# the lists of signals an injection entry reads on the pod (`namespace` is read on its Namespace)
+POD_SIGNALS = ("enable", "disable", "native", "legacy")
 INJECT_KEYS = {
     "mesh",
     "enable",
@@ -78,23 +81,17 @@ class Sidecar:
         self.inject = inject
         # the pod label and annotation keys any injection signal of this mesh looks at
         self.signal_keys = frozenset(
-            signal["key"]
-            for group in ("disable", "native", "legacy", "enable")
-            for signal in (inject or {}).get(group, [])
+            signal["key"] for group in POD_SIGNALS for signal in (inject or {}).get(group, [])
         )
 
     @property
     def provides_access(self) -> bool:
         return self.category in ACCESS_CATEGORIES
 
+    @functools.cached_property
     def probe_hint(self) -> str:
-        """The startup probe to suggest, as one line of YAML flow style."""
-        cached = self.__dict__.get("_hint")
-        if cached is None:
-            cached = self.__dict__["_hint"] = self._probe_hint()
-        return cached
-
-    def _probe_hint(self) -> str:
+        """The startup probe to suggest, as one line of YAML flow style (made when first
+        asked for: yaml.safe_dump is slow)."""
         parts = []
         if self.startup_probe:
             probe = yaml.safe_dump(
@@ -222,7 +219,7 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         for key in inject:
             if key not in INJECT_KEYS:
                 raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.{key}: unknown key")
-        for key in ("enable", "namespace", "disable", "native", "legacy"):
+        for key in ("namespace", *POD_SIGNALS):
             signals = inject.get(key, [])
             if not isinstance(signals, list) or not all(
                 isinstance(x, dict) and isinstance(x.get("key"), str) for x in signals

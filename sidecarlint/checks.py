@@ -308,7 +308,7 @@ def _command_text(items: list[dict]) -> str:
 
 def _move_to_native(sidecar, name: str) -> str:
     """The migration, with the catalogue's startup probe when the sidecar is known."""
-    hint = sidecar.probe_hint() if sidecar else ""
+    hint = sidecar.probe_hint if sidecar else ""
     return f"move '{name}' to initContainers with restartPolicy: Always" + (
         f" ({hint})" if hint else ""
     )

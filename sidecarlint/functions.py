@@ -65,7 +65,7 @@ class RuleFunctions(functions.Functions):
         sidecar = self.catalog.match(container)
         if sidecar is None:
             return None
-        hint = sidecar.probe_hint()
+        hint = sidecar.probe_hint
         return f"{sidecar.title}: {hint}" if hint else None
 
     @functions.signature({"types": []})
