@@ -181,17 +181,19 @@ def load_config(path: str) -> Config:
             config.sidecars = parse_entries(data["sidecars"], path)
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
-    config.mesh = _mesh(path, data.get("mesh") or {})
+    config.mesh = _mesh(path, data.get("mesh") or {}, config.sidecars)
     return config
 
 
-MESHES = ("istio", "linkerd", "vault", "dapr", "consul", "kuma", "appmesh", "opentelemetry")
-
-
-def _mesh(path: str, mesh: object) -> dict:
-    """mesh: {istio: {native: true}, namespaces: {payments: {istio-injection: enabled}}}"""
+def _mesh(path: str, mesh: object, sidecars: list) -> dict:
+    """mesh: {istio: {native: true}, namespaces: {payments: {istio-injection: enabled}}}.
+    The meshes are those the catalogue (and the config's own sidecars) can inject."""
     if not isinstance(mesh, dict):
         raise ConfigError(f"{path}: mesh: must be a mapping")
+    if set(mesh) - {"namespaces"}:
+        from sidecarlint.catalog import builtin
+
+        meshes = sorted({s.inject["mesh"] for s in [*sidecars, *builtin()] if s.inject})
     for key, value in mesh.items():
         if key == "namespaces":
             if not isinstance(value, dict) or not all(
@@ -200,16 +202,16 @@ def _mesh(path: str, mesh: object) -> dict:
             ):
                 raise ConfigError(
                     f"{path}: mesh.namespaces: must map namespace names to their labels "
-                    "and annotations (for example payments: {{istio-injection: enabled}})"
+                    "and annotations (for example payments: {istio-injection: enabled})"
                 )
-        elif key in MESHES:
+        elif key in meshes:
             if not isinstance(value, dict) or set(value) - {"native"}:
                 raise ConfigError(f"{path}: mesh.{key}: must be {{native: true|false}}")
             if not isinstance(value.get("native", False), bool):
                 raise ConfigError(f"{path}: mesh.{key}.native: must be true or false")
         else:
             raise ConfigError(
-                f"{path}: mesh.{key}: unknown mesh (expected one of {', '.join(MESHES)}, "
+                f"{path}: mesh.{key}: unknown mesh (expected one of {', '.join(meshes)}, "
                 "namespaces)"
             )
     return {str(k): v for k, v in mesh.items()}
