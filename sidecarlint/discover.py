@@ -144,9 +144,9 @@ def _files(
 
 def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_kustomization):
     """Walk one folder; yields once per folder, after `add` was called for its files."""
-    from sidecarlint.render import is_chart_archive, is_kustomization
+    from sidecarlint.render import is_chart_archive, kustomization_file
 
-    if is_kustomization(top) and add_kustomization(top):
+    if kustomization_file(top) and add_kustomization(top):
         return
 
     def on_error(error: OSError) -> None:
@@ -161,7 +161,7 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
             if is_chart(child):
                 add_chart(child)
                 continue
-            if is_kustomization(child) and add_kustomization(child):
+            if kustomization_file(child) and add_kustomization(child):
                 continue
             kept.append(name)
         folders[:] = kept

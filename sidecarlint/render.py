@@ -33,8 +33,13 @@ def kustomize_command() -> list[str] | None:
     return None
 
 
-def is_kustomization(directory: str) -> bool:
-    return any(os.path.isfile(os.path.join(directory, n)) for n in KUSTOMIZATION_FILES)
+def kustomization_file(directory: str) -> str | None:
+    """The folder's kustomization file, if it is a Kustomize folder."""
+    for name in KUSTOMIZATION_FILES:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def is_chart_archive(path: str) -> bool:
@@ -49,8 +54,6 @@ def is_chart_archive(path: str) -> bool:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml":
                     return True
-                if len(parts) > 2:
-                    continue
     except (OSError, tarfile.TarError, EOFError):
         return False
     return False

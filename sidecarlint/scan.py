@@ -116,8 +116,7 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
     from sidecarlint import render
     from sidecarlint.loader import load_text
 
-    name = next(n for n in render.KUSTOMIZATION_FILES if os.path.isfile(os.path.join(directory, n)))
-    display = os.path.normpath(os.path.join(directory, name))
+    display = os.path.normpath(render.kustomization_file(directory) or directory)
     if render.kustomize_command() is None:
         message = (
             f"Kustomize overlay {os.path.normpath(directory)} was not rendered: neither kubectl "
