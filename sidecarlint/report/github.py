@@ -19,11 +19,6 @@ def _property(text: str) -> str:
 
 
 def write(run: Run, out: TextIO) -> None:
-    out.write(render(run))
-
-
-def render(run: Run) -> str:
-    lines = []
     for finding in run.findings:
         if finding.suppressed:
             continue
@@ -32,10 +27,9 @@ def render(run: Run) -> str:
             f"file={_property(finding.path)},line={finding.line},col={finding.column},"
             f"title={_property('sidecarlint ' + finding.rule)}"
         )
-        lines.append(f"::{command} {props}::{_data(finding.message)}")
+        out.write(f"::{command} {props}::{_data(finding.message)}\n")
     counts = run.counts()
-    lines.append(
+    out.write(
         f"sidecarlint: {sum(counts.values())} findings ({counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['info']} infos) in {run.files} files"
+        f"{counts['warning']} warnings, {counts['info']} infos) in {run.files} files\n"
     )
-    return "\n".join(lines) + "\n"

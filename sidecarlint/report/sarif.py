@@ -166,8 +166,4 @@ def build(run: Run) -> om.SarifLog:
 
 
 def write(run: Run, out: TextIO) -> None:
-    out.write(render(run))
-
-
-def render(run: Run) -> str:
-    return json.dumps(to_json(build(run)), indent=2, ensure_ascii=False) + "\n"
+    out.write(json.dumps(to_json(build(run)), indent=2, ensure_ascii=False) + "\n")
