@@ -17,8 +17,6 @@ import yaml
 
 from sidecarlint import __version__
 
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 def builtin_folder() -> str:
     import sidecarlint.builtin_rules as package
@@ -61,6 +59,8 @@ def _read_builtin_yaml() -> dict[str, object]:
                 return data["files"]
         except (OSError, EOFError, ValueError, TypeError):
             pass
+    from sidecarlint.loader import YAML_LOADER
+
     files = {}
     for entry in entries:
         with open(entry.path, encoding="utf-8") as handle:

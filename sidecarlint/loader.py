@@ -25,10 +25,8 @@ from typing import Any
 import yaml
 from yaml import events as ev
 
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# libyaml's loader when PyYAML was built with it (the wheels are), else the pure-Python one
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_DEPTH = 1000
 MAX_DOCUMENTS = 10_000
@@ -420,12 +418,12 @@ def _lending_works(parser_globals: dict) -> bool:
         return found
 
     try:
-        converting = _Loader(_PROBE)
+        converting = YAML_LOADER(_PROBE)
         expected = events(_converted(converting.get_event))
         converting.dispose()
         parser_globals.update(_TUPLE_EVENTS)
         try:
-            lent = _Loader(_PROBE)
+            lent = YAML_LOADER(_PROBE)
             found = events(lent.get_event)
             lent.dispose()
         finally:
@@ -436,7 +434,7 @@ def _lending_works(parser_globals: dict) -> bool:
 
 
 _C_PARSER_GLOBALS: dict | None = None
-if _Loader.__name__ == "CSafeLoader":
+if YAML_LOADER.__name__ == "CSafeLoader":
     import yaml._yaml
 
     if all(yaml._yaml.__dict__.get(n) is c for n, c in _EVENT_CLASSES.items()) and (
@@ -547,7 +545,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     nodes = loaded.positions.nodes
     all_keys = loaded.positions.keys
     documents = loaded.documents
-    loader = _Loader(text)
+    loader = YAML_LOADER(text)
     get_event = _event_reader(loader)
     cache = _plain_cache
 

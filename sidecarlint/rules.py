@@ -245,7 +245,7 @@ def check_param_type(value: object, kind: str) -> bool:
 
 def _parse_file(rule_id: str, text: str, origin: str) -> Rule:
     try:
-        from sidecarlint.cache import YAML_LOADER
+        from sidecarlint.loader import YAML_LOADER
 
         data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:

@@ -237,7 +237,7 @@ def test_pure_python_yaml_gives_the_same_result(monkeypatch):
 
     texts = [MIXED, POD, POD + "---\nbad: [\n---\nkind: Pod\n", "a: 1\na: 2\n", "a: *nope\n"]
     with_libyaml = [_snapshot(load_text("x.yaml", text)) for text in texts]
-    monkeypatch.setattr(loader, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(loader, "YAML_LOADER", yaml.SafeLoader)
     monkeypatch.setattr(loader, "_C_PARSER_GLOBALS", None)
     assert [_snapshot(load_text("x.yaml", text)) for text in texts] == with_libyaml
 
