@@ -11,7 +11,7 @@ from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import NO_CONTAINER, BoundRule, Hit, evaluate_find
 from sidecarlint.suppress import Suppressions
-from sidecarlint.workloads import Workload, dig, env_value, find_workloads
+from sidecarlint.workloads import Workload, as_text, dig, env_value, find_workloads
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
@@ -118,12 +118,6 @@ def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple
         if position:
             return position
     return None
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def collect_facts(data: object, settings: Settings) -> None:
@@ -242,7 +236,7 @@ def make_finding(
         kind=workload.kind,
         name=workload.name,
         namespace=workload.namespace,
-        container=_text(container.get("name")) if container else None,
+        container=as_text(container.get("name")) if container else None,
         source=document.source,
         requires=hit.requires,
     )

@@ -59,7 +59,8 @@ def _dict(node: object) -> dict:
     return node if isinstance(node, dict) else {}
 
 
-def _str(value: object) -> str | None:
+def as_text(value: object) -> str | None:
+    """A scalar from the manifest as text (a name may be written as a number); None stays."""
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
@@ -91,8 +92,8 @@ def find_workloads(data: object, _depth: int = 0) -> Iterator[Workload]:
                 yield from find_workloads(item, _depth + 1)
         return
     metadata = _dict(data.get("metadata"))
-    name = _str(metadata.get("name"))
-    namespace = _str(metadata.get("namespace"))
+    name = as_text(metadata.get("name"))
+    namespace = as_text(metadata.get("namespace"))
     if kind == "Pod":
         spec = data.get("spec")
         if _is_pod_spec(spec):
@@ -129,7 +130,7 @@ def _analysis_jobs(data: dict, name: str | None, namespace: str | None) -> Itera
         spec = dig(template, "spec")
         if _is_pod_spec(spec):
             assert isinstance(spec, dict)
-            label = _str(dig(metric, "name")) or "?"
+            label = as_text(dig(metric, "name")) or "?"
             yield Workload(
                 data,
                 data["kind"],
