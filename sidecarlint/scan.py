@@ -244,30 +244,30 @@ def _forked_results(
             feed(result_read)
         if not workers:  # no fork allowed at all: lint everything here
             lints_too = True
-        while more or in_flight:
-            waits = not (more and lints_too)
-            ready, _, _ = select.select(list(in_flight), [], [], None if waits else 0)
-            for source in ready:
-                try:
-                    index, results = _receive(source)  # type: ignore[misc]
-                except EOFError:
-                    raise RuntimeError("a sidecarlint worker process died") from None
-                if index is None:
-                    raise RuntimeError(f"a sidecarlint worker process failed:\n{results}")
-                done[index] = [_unpack(packed) for packed in results]  # type: ignore[attr-defined]
-                in_flight[source] -= 1
-                if not in_flight[source]:
-                    del in_flight[source]
-                feed(source)
+        while True:
+            if in_flight:
+                waits = not (more and lints_too)  # nothing to lint here meanwhile
+                ready, _, _ = select.select(list(in_flight), [], [], None if waits else 0)
+                for source in ready:
+                    try:
+                        index, results = _receive(source)  # type: ignore[misc]
+                    except EOFError:
+                        raise RuntimeError("a sidecarlint worker process died") from None
+                    if index is None:
+                        raise RuntimeError(f"a sidecarlint worker process failed:\n{results}")
+                    done[index] = [_unpack(packed) for packed in results]  # type: ignore[attr-defined]
+                    in_flight[source] -= 1
+                    if not in_flight[source]:
+                        del in_flight[source]
+                    feed(source)
             task = take() if lints_too else None
             if task is not None:
                 lint_here(*task)
             while wanted in done:
                 yield from done.pop(wanted)
                 wanted += 1
-        while wanted in done:  # chunks linted here while handing out the last ones
-            yield from done.pop(wanted)
-            wanted += 1
+            if not (more or in_flight):
+                break
         if done or wanted != taken:  # never silently drop a file's findings
             raise RuntimeError(f"sidecarlint: chunk {wanted} of {taken} was not linted")
     finally:

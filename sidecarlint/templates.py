@@ -88,8 +88,6 @@ def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -
 
 
 def map_findings(findings: list[Finding], text: str, roots: list[str]) -> None:
-    if not any(f.source for f in findings):
-        return
     rendered_lines = text.splitlines()
     for finding in findings:
         map_finding(finding, rendered_lines, roots)
