@@ -141,6 +141,7 @@ def _lint_kustomization(directory: str, settings: Settings, options: Options) ->
 # Running it, here or in workers
 
 CHUNK = 16  # inputs handed to a worker at a time
+IN_FLIGHT = 3  # chunks a worker holds, so that its pipe never runs dry
 INPUTS_PER_PROCESS = 64  # by default, no more processes than inputs / this
 TAIL = 4  # inputs per chunk at the very end
 LINTING_PARENT_MAX_JOBS = 4  # above this, the parent only hands out work
@@ -180,7 +181,7 @@ def _forked_results(
 
     The workers inherit the settings: only input paths and results are sent, over a pair of
     pipes per worker. Between chunks of its own, this process collects what the workers
-    finished and hands each one another chunk, keeping two in flight so that none waits.
+    finished and hands each one another chunk, keeping IN_FLIGHT in flight so that none waits.
     No threads and no idle parent (multiprocessing.Pool has both, and costs 15 ms to
     import): on two cores, the parent's share of the CPU is what the workers lose. A chunk
     holding standard input stays here: its data can be large, and a send must never wait
@@ -189,7 +190,7 @@ def _forked_results(
     import select
 
     jobs = min(jobs, MAX_JOBS)
-    chunks = _chunks(inputs, CHUNK)
+    chunks = _chunks(inputs, CHUNK, IN_FLIGHT * CHUNK)
     # With a few processes this one lints too: its CPU is a large share. With more, it only
     # hands out chunks: a long file here would leave every worker waiting for the next one.
     lints_too = jobs <= LINTING_PARENT_MAX_JOBS
@@ -240,14 +241,19 @@ def _forked_results(
             os.close(result_write)
             workers.append((pid, task_write, result_read))
             to_worker[result_read] = task_write
-            feed(result_read)
-            feed(result_read)
+            for _ in range(IN_FLIGHT):
+                feed(result_read)
         if not workers:  # no fork allowed at all: lint everything here
             lints_too = True
         while True:
-            if in_flight:
-                waits = not (more and lints_too)  # nothing to lint here meanwhile
-                ready, _, _ = select.select(list(in_flight), [], [], None if waits else 0)
+            # Take every result that is ready, not one per worker: a worker whose results
+            # wait here runs dry, and a worker woken from an empty pipe is slow to resume.
+            timeout = None if not (more and lints_too) else 0  # None: nothing to lint here
+            while in_flight:
+                ready, _, _ = select.select(list(in_flight), [], [], timeout)
+                if not ready:
+                    break
+                timeout = 0
                 for source in ready:
                     try:
                         index, results = _receive(source)  # type: ignore[misc]
@@ -281,12 +287,12 @@ def _forked_results(
         gc.unfreeze()
 
 
-def _chunks(inputs: Iterable[Input], size: int) -> Iterator[list[Input]]:
-    """The inputs in order, `size` at a time, but the last `size` to `2 * size` of them in
-    chunks of TAIL: at the end, no process should be left with a long chunk while the others
-    wait."""
+def _chunks(inputs: Iterable[Input], size: int, reserve: int) -> Iterator[list[Input]]:
+    """The inputs in order, `size` at a time, but the last `reserve` to `reserve + size` of
+    them in chunks of TAIL: at the end, no process should be left with long chunks while
+    the others wait. A worker holds IN_FLIGHT chunks, so `reserve` covers that many."""
     iterator = iter(inputs)
-    ahead = list(itertools.islice(iterator, 2 * size))
+    ahead = list(itertools.islice(iterator, reserve + size))
     while more := list(itertools.islice(iterator, size)):
         ahead += more
         yield ahead[:size]

@@ -129,15 +129,18 @@ def test_every_field_of_a_finding_survives_the_trip_from_a_worker():
     assert {name: getattr(back, name) for name in Finding.__slots__} == values
 
 
-@pytest.mark.parametrize("count", [0, 3, 16, 40, 100])
+@pytest.mark.parametrize("count", [0, 3, 16, 40, 64, 65, 100, 200])
 def test_chunks_keep_order_and_end_small(count):
     inputs = list(range(count))
-    chunks = list(scan._chunks(inputs, 16))  # type: ignore[arg-type]
+    chunks = list(scan._chunks(inputs, 16, 48))  # type: ignore[arg-type]
     assert [item for chunk in chunks for item in chunk] == inputs
     assert all(chunk for chunk in chunks)
-    tail = [len(chunk) for chunk in chunks if len(chunk) != 16]
+    sizes = [len(chunk) for chunk in chunks]
+    full = sizes.count(16) if count > 64 else 0
+    assert sizes[:full] == [16] * full  # long chunks first, then only short ones
+    tail = sizes[full:]
     assert all(size <= scan.TAIL for size in tail)
-    assert sum(tail) == count if count <= 32 else 16 <= sum(tail) <= 32
+    assert sum(tail) == count if count <= 64 else 48 <= sum(tail) <= 64
 
 
 def test_when_fork_fails_this_process_lints_everything(many_pods, monkeypatch):
