@@ -197,6 +197,7 @@ def _forked_results(
     workers: list[tuple[int, int, int]] = []  # (pid, fd to it, fd from it)
     to_worker: dict[int, int] = {}  # fd from a worker → fd to it
     in_flight: dict[int, int] = {}  # fd from a worker → chunks it holds
+    stopped: set[int] = set()  # fds from workers told that no more chunks will come
     done: dict[int, list[Result]] = {}
     taken = wanted = 0
     more = True
@@ -221,6 +222,9 @@ def _forked_results(
             _send(to_worker[source], (task[0], [(item.kind, item.path) for item in task[1]]))
             in_flight[source] = in_flight.get(source, 0) + 1
             return
+        if source not in stopped:  # it exits after its last chunk, while this one goes on
+            _send(to_worker[source], None)
+            stopped.add(source)
 
     gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
     try:
@@ -278,8 +282,9 @@ def _forked_results(
             raise RuntimeError(f"sidecarlint: chunk {wanted} of {taken} was not linted")
     finally:
         for _pid, task_write, result_read in workers:
-            with contextlib.suppress(OSError):
-                _send(task_write, None)
+            if result_read not in stopped:
+                with contextlib.suppress(OSError):
+                    _send(task_write, None)
             os.close(task_write)
             os.close(result_read)
         for pid, _, _ in workers:

@@ -33,7 +33,7 @@ spec:
 
 @pytest.fixture
 def many_pods(tmp_path, monkeypatch):
-    # ten chunks: each worker is handed two at once, and this process always takes one
+    # 22 chunks: six workers holding three each at the start all get work
     for index in range(160):
         (tmp_path / f"app-{index:03}.yaml").write_text(POD.format(index=index))
     monkeypatch.chdir(tmp_path)
@@ -76,6 +76,23 @@ def test_work_is_shared_and_output_is_identical(many_pods, monkeypatch):
     )
     paths = [f["path"] for f in findings["2"]]
     assert paths == sorted(paths) and len(set(paths)) == 160
+
+
+def test_workers_are_told_to_stop_once_and_are_reaped(many_pods, monkeypatch):
+    stops = []
+    real = scan._send
+
+    def recording(fd, message):
+        if message is None:
+            stops.append(fd)
+        real(fd, message)
+
+    monkeypatch.setattr(scan, "_send", recording)
+    code, _, _ = run_cli("check", ".", "--jobs", "3")
+    assert code == 1
+    assert len(stops) == len(set(stops)) == 2  # two workers, each told once
+    with pytest.raises(ChildProcessError):  # none is left behind
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
