@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable
 
 from sidecarlint.catalog import Catalog
-from sidecarlint.checks import CHECKS, Env, signal
+from sidecarlint.checks import CHECKS, Env, injected_message, signal
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import NO_CONTAINER, BoundRule, Hit, evaluate_find
@@ -152,13 +152,12 @@ def collect_facts(data: object, settings: Settings) -> None:
 def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
     """Keep the findings whose run-wide conditions hold, now that every file was read, and
     write out the pending namespace findings of job-injected-legacy-sidecar."""
-    from sidecarlint.checks import injected_message
-
-    by_id = {s.id: s for s in settings.catalog.sidecars}
+    by_id = {sidecar.id: sidecar for sidecar in settings.catalog.sidecars}
     native = {**settings.native, **settings.config_native}
     namespaces = {name: dict(labels) for name, labels in settings.config_namespaces.items()}
     for name, labels in settings.namespaces.items():
         namespaces.setdefault(name, {}).update(labels)
+    decided: dict[tuple, list[str]] = {}  # (condition, kind) → its messages: Jobs repeat them
     kept = []
     for finding in findings:
         if not finding.requires:
@@ -169,19 +168,34 @@ def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
             if not native.get(condition[1], False):
                 kept.append(finding)
             continue
-        # ("namespace", name, ((sidecar id, forced legacy), ...))
-        labels = namespaces.get(condition[1], {})
-        for sidecar_id, forced_legacy in condition[2]:
-            inject = by_id[sidecar_id].inject or {}
-            found = signal(inject.get("namespace", []), labels)
-            if not found or signal(inject.get("disable", []), labels):
-                continue
-            if not forced_legacy and native.get(inject["mesh"], False):
-                continue
-            why = f"namespace '{condition[1]}' has {found[2]}"
-            message = injected_message(by_id[sidecar_id], finding.kind or "pod", why, settings.kube)
-            kept.append(finding.replace(message=message, requires=()))
+        key = (condition, finding.kind)
+        messages = decided.get(key)
+        if messages is None:
+            messages = decided[key] = _namespace_messages(
+                condition, finding.kind or "pod", namespaces, native, by_id, settings.kube
+            )
+        kept.extend(finding.replace(message=message, requires=()) for message in messages)
     return kept
+
+
+def _namespace_messages(
+    condition: tuple, kind: str, namespaces: dict, native: dict, by_id: dict, kube: tuple
+) -> list[str]:
+    """The messages of a pending ("namespace", name, ((sidecar id, forced legacy), ...))
+    condition: one per sidecar that the namespace's labels inject as a legacy sidecar."""
+    labels = namespaces.get(condition[1], {})
+    messages = []
+    for sidecar_id, forced_legacy in condition[2]:
+        sidecar = by_id[sidecar_id]
+        inject = sidecar.inject or {}
+        found = signal(inject.get("namespace", []), labels)
+        if not found or signal(inject.get("disable", []), labels):
+            continue
+        if not forced_legacy and native.get(inject["mesh"], False):
+            continue
+        why = f"namespace '{condition[1]}' has {found[2]}"
+        messages.append(injected_message(sidecar, kind, why, kube))
+    return messages
 
 
 def lint_document(
