@@ -214,21 +214,32 @@ def _forked_results(
     def lint_here(index: int, chunk: list[Input]) -> None:
         done[index] = [scan_input(item, settings, options) for item in chunk]
 
-    def feed(source: int) -> None:
-        while (task := take()) is not None:
+    def worker_tasks(count: int) -> list[tuple[int, list[Input]]]:
+        """Up to `count` chunks for a worker; a chunk holding standard input is linted here."""
+        tasks: list[tuple[int, list[Input]]] = []
+        while len(tasks) < count and (task := take()) is not None:
             if any(item.kind == "stdin" for item in task[1]):
                 lint_here(*task)
-                continue
-            _send(to_worker[source], (task[0], [(item.kind, item.path) for item in task[1]]))
+            else:
+                tasks.append(task)
+        return tasks
+
+    def feed(source: int, tasks: list[tuple[int, list[Input]]]) -> None:
+        for index, chunk in tasks:
+            _send(to_worker[source], (index, [(item.kind, item.path) for item in chunk]))
             in_flight[source] = in_flight.get(source, 0) + 1
-            return
-        if source not in stopped:  # it exits after its last chunk, while this one goes on
-            _send(to_worker[source], None)
+        if not more and source not in stopped:  # it exits after its last chunk, meanwhile
+            _send(to_worker[source], None)  # this one goes on
             stopped.add(source)
 
     gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
     try:
         for _ in range(jobs - 1 if lints_too else jobs):
+            # A worker's first chunks are taken before it is forked: just after a fork this
+            # process is slow (each page it writes is copied), and the worker would wait.
+            tasks = worker_tasks(IN_FLIGHT)
+            if not tasks:  # nothing left for another worker
+                break
             task_read, task_write = os.pipe()
             result_read, result_write = os.pipe()
             try:
@@ -236,6 +247,8 @@ def _forked_results(
             except OSError:  # no more processes allowed: lint with the ones there are
                 for fd in (task_read, task_write, result_read, result_write):
                     os.close(fd)
+                for task in tasks:
+                    lint_here(*task)
                 break
             if pid == 0:
                 for fd in (task_write, result_read, *to_worker, *to_worker.values()):
@@ -245,8 +258,7 @@ def _forked_results(
             os.close(result_write)
             workers.append((pid, task_write, result_read))
             to_worker[result_read] = task_write
-            for _ in range(IN_FLIGHT):
-                feed(result_read)
+            feed(result_read, tasks)
         if not workers:  # no fork allowed at all: lint everything here
             lints_too = True
         while True:
@@ -269,7 +281,7 @@ def _forked_results(
                     in_flight[source] -= 1
                     if not in_flight[source]:
                         del in_flight[source]
-                    feed(source)
+                    feed(source, worker_tasks(1))
             task = take() if lints_too else None
             if task is not None:
                 lint_here(*task)

@@ -171,6 +171,25 @@ def test_when_fork_fails_this_process_lints_everything(many_pods, monkeypatch):
     assert code == 1 and out == serial
 
 
+def test_no_worker_is_started_without_work(tmp_path, monkeypatch):
+    for index in range(5):  # two short chunks: the first worker takes both
+        (tmp_path / f"app-{index}.yaml").write_text(POD.format(index=index))
+    monkeypatch.chdir(tmp_path)
+    forks = []
+    real = os.fork
+
+    def counting() -> int:
+        pid = real()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting)
+    code, out, _ = run_cli("check", ".", "--format", "json", "--jobs", "6")
+    assert code == 1 and len(forks) == 1
+    assert len({f["path"] for f in json.loads(out)["findings"]}) == 5
+
+
 @pytest.mark.parametrize("jobs", ["2", "6"])
 def test_standard_input_is_linted_here_whatever_the_jobs(many_pods, jobs):
     text = (many_pods / "app-000.yaml").read_text()
