@@ -221,7 +221,7 @@ def check(
     from sidecarlint import render
     from sidecarlint.discover import STDIN, discover
     from sidecarlint.engine import Settings, settle
-    from sidecarlint.findings import Finding, at_or_above
+    from sidecarlint.findings import Finding, at_or_above, make_paths_printable
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
     from sidecarlint.scan import Input, Options, scan
 
@@ -266,6 +266,7 @@ def check(
         Finding("unreadable-file", "error", message, path, 1, 1) for path, message in found.problems
     ]
     findings = settle(findings, settings)
+    make_paths_printable(findings)
     findings += settings.suppressions.unused(findings, settings.enabled)
     findings = [_with_severity(f, settings) for f in findings if f.rule in settings.enabled]
     findings.sort(key=Finding.sort_key)

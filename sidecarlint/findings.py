@@ -109,6 +109,32 @@ class Finding:
         }
 
 
+def printable(text: str) -> str:
+    """`text` as every output can write it. Python keeps the bytes of a file name that is
+    not UTF-8 as lone surrogates, which no UTF-8 output accepts: they show as \\xNN."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            data = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+            data = text.encode("utf-8", "surrogatepass")
+        return data.decode("utf-8", "backslashreplace")
+    return text
+
+
+def make_paths_printable(findings: list[Finding]) -> None:
+    """Paths come from the file system and from the command line, which may hold any
+    bytes; a finding's message may quote its path."""
+    for finding in findings:
+        if finding.path.isascii():
+            continue
+        finding.path = printable(finding.path)
+        finding.message = printable(finding.message)
+        if finding.rendered:
+            finding.rendered = (printable(finding.rendered[0]), *finding.rendered[1:])
+
+
 def assign_fingerprints(findings: list[Finding]) -> None:
     """A fingerprint that survives unrelated edits: from the rule, the path, the object and
     the container, never the line; the n-th finding with the same key gets ':n'."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -413,6 +414,29 @@ def test_size_limit_from_config_and_walk_survives_links(tmp_path):
     ]
     big = next(f for f in findings if f["path"] == "k8s/big.yaml")
     assert "larger than 200 bytes (max_file_bytes)" in big["message"]
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
+def test_file_names_that_are_not_utf8_are_shown_escaped(tmp_path, output_format):
+    try:  # Python keeps the byte 0xff of this name as a lone surrogate
+        (tmp_path / os.fsdecode(b"app-\xff.yaml")).write_bytes(BAD.read_bytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 file names")
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecarlint", "check", ".", "--format", output_format],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},  # as strict as any pipe
+    )
+    assert done.returncode == 1 and done.stderr == b""
+    if output_format == "json":
+        paths = {f["path"] for f in json.loads(done.stdout)["findings"]}
+        assert paths == {"app-\\xff.yaml"}
+    elif output_format == "sarif":
+        results = json.loads(done.stdout)["runs"][0]["results"]
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+        assert uris == {"app-%5Cxff.yaml"}
+    else:
+        assert rb"app-\xff.yaml" in done.stdout
 
 
 def test_jobs_give_byte_identical_output(tmp_path):
