@@ -152,7 +152,7 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
     def on_error(error: OSError) -> None:
         found.problems.append((error.filename or top, f"cannot list folder: {error.strerror}"))
 
-    for directory, folders, files in os.walk(top, onerror=on_error, followlinks=False):
+    for directory, folders, files in _tree(top, on_error):
         kept = []
         for name in sorted(folders):
             child = os.path.join(directory, name)
@@ -175,3 +175,36 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
             if not is_excluded(path, exclude):
                 add(path)
         yield directory
+
+
+def _tree(top: str, on_error: Callable[[OSError], None]) -> Iterator[tuple[str, list, list]]:
+    """`os.walk(top, onerror=on_error)`, top-down, without following links to folders, and
+    without recursion: on Python before 3.12, os.walk recurses once per level, so a tree a
+    thousand folders deep raised RecursionError. Folders the caller removes from the list
+    it is given are not entered."""
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        folders: list[str] = []
+        files: list[str] = []
+        links: set[str] = set()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                    except OSError:
+                        is_folder = False
+                    if is_folder:
+                        folders.append(entry.name)
+                        if entry.is_symlink():
+                            links.add(entry.name)
+                    else:
+                        files.append(entry.name)
+        except OSError as error:
+            on_error(error)
+            continue
+        yield directory, folders, files
+        stack.extend(
+            os.path.join(directory, name) for name in reversed(folders) if name not in links
+        )

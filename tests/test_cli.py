@@ -416,6 +416,18 @@ def test_size_limit_from_config_and_walk_survives_links(tmp_path):
     assert "larger than 200 bytes (max_file_bytes)" in big["message"]
 
 
+def test_walk_survives_a_tree_deeper_than_the_recursion_limit(tmp_path):
+    deep = tmp_path / "k8s"
+    deep.mkdir()
+    for _ in range(sys.getrecursionlimit() + 200):  # os.walk recursed once per level
+        deep = deep / "a"
+        deep.mkdir()  # one at a time: os.makedirs recurses too
+    (deep / "app.yaml").write_bytes(BAD.read_bytes())
+    code, findings = lint_json("k8s")
+    assert code == 1 and findings
+    assert {f["path"] for f in findings} == {str((deep / "app.yaml").relative_to(tmp_path))}
+
+
 @pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
 def test_file_names_that_are_not_utf8_are_shown_escaped(tmp_path, output_format):
     try:  # Python keeps the byte 0xff of this name as a lone surrogate
