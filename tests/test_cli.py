@@ -417,15 +417,22 @@ def test_size_limit_from_config_and_walk_survives_links(tmp_path):
 
 
 def test_walk_survives_a_tree_deeper_than_the_recursion_limit(tmp_path):
+    levels = sys.getrecursionlimit() + 200  # os.walk recursed once per level
     deep = tmp_path / "k8s"
     deep.mkdir()
-    for _ in range(sys.getrecursionlimit() + 200):  # os.walk recursed once per level
+    for _ in range(levels):
         deep = deep / "a"
         deep.mkdir()  # one at a time: os.makedirs recurses too
     (deep / "app.yaml").write_bytes(BAD.read_bytes())
-    code, findings = lint_json("k8s")
-    assert code == 1 and findings
-    assert {f["path"] for f in findings} == {str((deep / "app.yaml").relative_to(tmp_path))}
+    try:
+        code, findings = lint_json("k8s")
+        assert code == 1 and findings
+        assert {f["path"] for f in findings} == {str((deep / "app.yaml").relative_to(tmp_path))}
+    finally:  # shutil.rmtree recurses as well: pytest could not clean this up
+        (deep / "app.yaml").unlink()
+        for _ in range(levels + 1):
+            deep.rmdir()
+            deep = deep.parent
 
 
 @pytest.mark.parametrize("output_format", ["text", "json", "sarif", "github"])
