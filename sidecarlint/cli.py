@@ -277,7 +277,10 @@ def check(
     if baseline is not None:
         findings = [f for f in findings if f.fingerprint not in baseline]
     if write_baseline:
-        _write_baseline(write_baseline, findings)
+        try:
+            _write_baseline(write_baseline, findings)
+        except OSError as exc:
+            _fail(f"cannot write the baseline to {write_baseline}: {exc.strerror or exc}")
     shown = findings if show_suppressed else [f for f in findings if not f.suppressed]
 
     from sidecarlint.report import Run
@@ -296,11 +299,18 @@ def check(
         {"srcroot": srcroot, "category": sarif_category},
     )
     reporter = _reporter(output_format)
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            reporter.write(run, handle)
-    else:
-        reporter.write(run, sys.stdout)
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8") as handle:
+                reporter.write(run, handle)
+        else:
+            reporter.write(run, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # sidecarlint check | head: click leaves quietly
+    except OSError as exc:  # a missing folder, a full disk
+        where = output or "standard output"
+        _fail(f"cannot write the report to {where}: {exc.strerror or exc}")
 
     if write_baseline:
         sys.exit(0)

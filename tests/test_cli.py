@@ -458,6 +458,29 @@ def test_file_names_that_are_not_utf8_are_shown_escaped(tmp_path, output_format)
         assert rb"app-\xff.yaml" in done.stdout
 
 
+def test_an_unwritable_report_is_one_clear_error(tmp_path):
+    missing = tmp_path / "missing" / "report.json"
+    code, _, err = run_cli("check", str(BAD), "--format", "json", "-o", str(missing))
+    assert code == 2
+    assert (
+        err
+        == f"sidecarlint: error: cannot write the report to {missing}: No such file or directory\n"
+    )
+    code, _, err = run_cli("check", str(BAD), "--write-baseline", str(missing))
+    assert code == 2 and err.startswith(
+        f"sidecarlint: error: cannot write the baseline to {missing}"
+    )
+    if os.path.exists("/dev/full"):  # a disk that is always full
+        with open("/dev/full", "w") as full:
+            command = [sys.executable, "-m", "sidecarlint", "check", str(BAD)]
+            done = subprocess.run(command, stdout=full, stderr=subprocess.PIPE)
+        assert done.returncode == 2
+        assert done.stderr == (
+            b"sidecarlint: error: cannot write the report to standard output: "
+            b"No space left on device\n"
+        )
+
+
 def test_jobs_give_byte_identical_output(tmp_path):
     for index in range(12):
         (tmp_path / f"app-{index}.yaml").write_bytes(BAD.read_bytes())
