@@ -237,6 +237,8 @@ def _forked_results(
             written = os.write(fd, data)
         except BlockingIOError:
             written = 0
+        except BrokenPipeError:  # the worker is gone: its last words or its end of file
+            return  # (read from its other pipe) say why
         if written < len(data):
             outbox[fd] = data[written:]
 

@@ -97,9 +97,10 @@ def test_workers_are_told_to_stop_once_and_are_reaped(many_pods, monkeypatch):
         os.waitpid(-1, os.WNOHANG)
 
 
-def test_long_paths_and_large_results_do_not_hang(tmp_path):
-    """Chunks of 3 KiB paths fill a worker's pipe while it waits to send a large result:
-    the parent must go on reading results instead of waiting to write."""
+@pytest.fixture
+def long_paths(tmp_path, monkeypatch):
+    """130 files of 30 pods under a 3 KiB path: three chunks of such paths overfill a pipe,
+    and a chunk's result does too."""
     deep = tmp_path
     for _ in range(14):
         deep = deep / ("d" * 200)
@@ -110,9 +111,16 @@ def test_long_paths_and_large_results_do_not_hang(tmp_path):
     pods = "---\n".join(POD.format(index=index) for index in range(30))
     for index in range(130):
         (deep / f"app-{index:03}-{'x' * 100}.yaml").write_text(pods)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_long_paths_and_large_results_do_not_hang(long_paths):
+    """A worker blocked on sending a large result reads no chunk: the parent must go on
+    reading results instead of waiting to write the next chunk."""
     command = [sys.executable, "-m", "sidecarlint", "check", ".", "--format", "json"]
     runs = [
-        subprocess.run([*command, "--jobs", jobs], cwd=tmp_path, capture_output=True, timeout=30)
+        subprocess.run([*command, "--jobs", jobs], capture_output=True, timeout=30)
         for jobs in ("1", "2")
     ]
     assert [run.returncode for run in runs] == [1, 1]
@@ -120,7 +128,7 @@ def test_long_paths_and_large_results_do_not_hang(tmp_path):
     assert len(json.loads(runs[1].stdout)["findings"]) == 3900
 
 
-def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
+def fail_in_workers(monkeypatch) -> None:
     parent = os.getpid()
     real = scan.scan_input
 
@@ -130,6 +138,16 @@ def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
         return real(item, settings, options)
 
     monkeypatch.setattr(scan, "scan_input", failing_in_workers)
+
+
+def test_a_failing_worker_is_reported_not_hung(many_pods, monkeypatch):
+    fail_in_workers(monkeypatch)
+    with pytest.raises(RuntimeError, match=r"(?s)worker process failed:.*ValueError: boom"):
+        run_cli("check", ".", "--jobs", "2")
+
+
+def test_a_worker_that_fails_before_reading_its_chunks_is_reported(long_paths, monkeypatch):
+    fail_in_workers(monkeypatch)  # chunks for it still wait to be written: its pipe is closed
     with pytest.raises(RuntimeError, match=r"(?s)worker process failed:.*ValueError: boom"):
         run_cli("check", ".", "--jobs", "2")
 
