@@ -356,7 +356,7 @@ def _read_baseline(path: str) -> set[str]:
             raise TypeError
     except OSError as exc:
         raise UsageProblem(f"{path}: cannot read baseline: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise UsageProblem(f"{path}: not a sidecarlint baseline (see --write-baseline)") from None
     return set(fingerprints)
 

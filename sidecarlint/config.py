@@ -93,8 +93,10 @@ def _pyproject_section(path: str) -> dict | None:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
     section = data.get("tool", {}).get("sidecarlint")
     return section if isinstance(section, dict) else None
 
@@ -106,11 +108,17 @@ def _raw(path: str) -> dict:
             raise ConfigError(f"{path}: has no [tool.sidecarlint] section")
         # TOML keys are often written with dashes
         return {str(k).replace("-", "_"): v for k, v in section.items()}
+    from sidecarlint.loader import YAML_LOADER  # libyaml: fast, and bounds nesting
+
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=YAML_LOADER)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except RecursionError:  # the pure-Python loader, without libyaml
+        raise ConfigError(f"{path}: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "file"

@@ -217,13 +217,33 @@ def test_pyproject_config_disables_rules(tmp_path):
         ("params: {invalid-probe: {x: 1}}\n", "params.invalid-probe.x: the rule has no such param"),
         ("sidecars: {mine: {category: magic, names: [m]}}\n", "sidecars.mine.category"),
         ("[unclosed\n", "not valid YAML"),
+        (b"fail_on: \xff\n", "not UTF-8 text"),
+        ("exclude: " + "[" * 5000 + "]" * 5000 + "\n", "not valid YAML"),
     ],
 )
 def test_config_errors_are_one_line_and_exit_2(tmp_path, content, message):
-    (tmp_path / ".sidecarlint.yaml").write_text(content)
+    data = content if isinstance(content, bytes) else content.encode()
+    (tmp_path / ".sidecarlint.yaml").write_bytes(data)
     code, out, err = run_cli("check", str(OK))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err and ".sidecarlint.yaml" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[tool.sidecarlint]\nexclude = ["\xff"]\n', "cannot read"),
+        (
+            b"[tool.sidecarlint]\nexclude = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+            "nested too deeply",
+        ),
+    ],
+)
+def test_pyproject_errors_are_one_line_and_exit_2(tmp_path, content, message):
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    code, out, err = run_cli("check", str(OK))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and "pyproject.toml" in err
 
 
 USER_RULE = """\

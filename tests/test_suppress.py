@@ -136,7 +136,8 @@ def test_baseline_hides_old_findings_and_shows_new_ones(tmp_path):
     assert code == 1 and [f["container"] for f in findings] == ["shipper"]
 
 
-def test_bad_baseline_is_a_usage_error(tmp_path):
-    (tmp_path / "baseline.json").write_text("[]")
+@pytest.mark.parametrize("content", ["[]", "[" * 100_000 + "]" * 100_000, "\udcff"])
+def test_bad_baseline_is_a_usage_error(tmp_path, content):
+    (tmp_path / "baseline.json").write_bytes(content.encode("utf-8", "surrogateescape"))
     code, _, err = run_cli("check", _write(tmp_path, POD), "--baseline", "baseline.json")
     assert code == 2 and "not a sidecarlint baseline" in err
