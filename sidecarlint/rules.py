@@ -138,9 +138,12 @@ def _compile(origin: str, key: str, text: object, params: dict[str, Param]):
         raise _fail(origin, key, "must be a non-empty JMESPath expression")
     try:
         compiled = jmespath.compile(text)
+        functions = list(_functions_in(compiled.parsed))
     except JMESPathError as exc:
         raise _fail(origin, key, f"invalid JMESPath: {exc}".replace("\n", " ")) from None
-    for name, args in _functions_in(compiled.parsed):
+    except RecursionError:  # jmespath's parser recurses once per level
+        raise _fail(origin, key, "expression nested too deeply") from None
+    for name, args in functions:
         if name not in FUNCTION_NAMES and name not in BUILTIN_FUNCTIONS:
             raise _fail(origin, key, f"unknown function {name}()")
         if name == "param":

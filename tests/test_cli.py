@@ -291,6 +291,7 @@ def test_user_rules_directory(tmp_path):
         ("param('field')", "param('nope')", "param() must name a declared param"),
         ("[?resources", "[?resources ==", "find: invalid JMESPath"),
         ("default: memory", "default: 3", "params.field.default: must be of type string"),
+        ("all_containers(pod)", "(" * 3000 + "pod" + ")" * 3000, "find: expression nested too"),
     ],
 )
 def test_user_rule_errors_name_file_and_key(tmp_path, replace, by, message):
