@@ -133,6 +133,30 @@ def _functions_in(node: dict) -> Iterator[tuple[str, list]]:
             yield from _functions_in(child)
 
 
+def _message(origin: str, text: str) -> str:
+    """A message's placeholders are plain names ({name}, a param, a value): a stray brace,
+    {0} or {name:>999999999} would otherwise fail, or worse, only when a manifest hits."""
+    import string
+
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise _fail(origin, "message", f"{exc} (write {{{{ and }}}} for a literal brace)") from None
+    for _, field, spec, conversion in parts:
+        if field is not None and (not field.isidentifier() or spec or conversion):
+            bad = (
+                "{"
+                + field
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            raise _fail(
+                origin, "message", f"placeholder {bad} must be a plain name, such as {{name}}"
+            )
+    return text
+
+
 def _compile(origin: str, key: str, text: object, params: dict[str, Param]):
     if not isinstance(text, str) or not text.strip():
         raise _fail(origin, key, "must be a non-empty JMESPath expression")
@@ -206,7 +230,7 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
         if data["reported_by"] not in ("loader", "suppressions", "renderer"):
             raise _fail(origin, "reported_by", "must be 'loader', 'suppressions' or 'renderer'")
         rule.reported_by = data["reported_by"]
-    rule.message = str(data.get("message") or "").strip()
+    rule.message = _message(origin, str(data.get("message") or "").strip())
     values = data.get("values") or {}
     if not isinstance(values, dict):
         raise _fail(origin, "values", "must be a mapping of name to JMESPath expression")

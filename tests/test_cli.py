@@ -292,6 +292,8 @@ def test_user_rules_directory(tmp_path):
         ("[?resources", "[?resources ==", "find: invalid JMESPath"),
         ("default: memory", "default: 3", "params.field.default: must be of type string"),
         ("all_containers(pod)", "(" * 3000 + "pod" + ")" * 3000, "find: expression nested too"),
+        ("'{name}'", "'{name:>99999999999}'", "message: placeholder {name:>99999999999} must be"),
+        ("'{name}'", "'{'", "(write {{ and }} for a literal brace)"),
     ],
 )
 def test_user_rule_errors_name_file_and_key(tmp_path, replace, by, message):
