@@ -8,6 +8,7 @@ user's rule is one clear error naming the file and the key, never a failure mid-
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Iterator
 from typing import Any
 
@@ -133,26 +134,22 @@ def _functions_in(node: dict) -> Iterator[tuple[str, list]]:
             yield from _functions_in(child)
 
 
-def _message(origin: str, text: str) -> str:
+def _message_template(origin: str, text: str) -> str:
     """A message's placeholders are plain names ({name}, a param, a value): a stray brace,
     {0} or {name:>999999999} would otherwise fail, or worse, only when a manifest hits."""
-    import string
-
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise _fail(origin, "message", f"{exc} (write {{{{ and }}}} for a literal brace)") from None
     for _, field, spec, conversion in parts:
         if field is not None and (not field.isidentifier() or spec or conversion):
-            bad = (
-                "{"
-                + field
-                + (f"!{conversion}" if conversion else "")
-                + (f":{spec}" if spec else "")
-                + "}"
+            written = (
+                field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             )
             raise _fail(
-                origin, "message", f"placeholder {bad} must be a plain name, such as {{name}}"
+                origin,
+                "message",
+                f"placeholder {{{written}}} must be a plain name, such as {{name}}",
             )
     return text
 
@@ -230,7 +227,7 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
         if data["reported_by"] not in ("loader", "suppressions", "renderer"):
             raise _fail(origin, "reported_by", "must be 'loader', 'suppressions' or 'renderer'")
         rule.reported_by = data["reported_by"]
-    rule.message = _message(origin, str(data.get("message") or "").strip())
+    rule.message = _message_template(origin, str(data.get("message") or "").strip())
     values = data.get("values") or {}
     if not isinstance(values, dict):
         raise _fail(origin, "values", "must be a mapping of name to JMESPath expression")
