@@ -1,13 +1,13 @@
 """Text → documents: plain dicts and lists, their positions, `# Source:` comments.
 
-The loader drives libyaml's event stream (`yaml.CSafeLoader`) and builds plain Python
-values itself, with an explicit stack. That is faster than `compose_all` followed by a
-conversion, never recurses (libyaml's own composer overflows the C stack on deep nesting),
-shares aliased nodes instead of expanding them (alias bombs stay cheap), and records the
-1-based line and column of every mapping and sequence, and of every mapping key, in a side
-table keyed by `id()`. JMESPath needs plain `dict`/`list`, so positions cannot live on the
-values themselves. For speed, libyaml's parser hands over each event as a small tuple
-rather than a `yaml.events` object (see "Events as tuples").
+The loader reads libyaml's event stream through PyYAML's public API (`get_event()` of a
+`yaml.CSafeLoader`) and builds plain Python values itself, with an explicit stack. That is
+faster than `compose_all` followed by a conversion, never recurses (libyaml's own composer
+overflows the C stack on deep nesting), shares aliased nodes instead of expanding them
+(alias bombs stay cheap), and records the 1-based line and column of every mapping and
+sequence, and of every mapping key, in a side table keyed by `id()`. JMESPath needs plain
+`dict`/`list`, so positions cannot live on the values themselves. Plain scalars are typed
+by PyYAML's own resolver and safe constructors.
 
 Nothing here raises on bad input: every problem becomes a `Problem` with a line and column,
 and the documents that parsed before it are kept.
@@ -18,12 +18,20 @@ from __future__ import annotations
 import os
 import re
 import stat
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import yaml
-from yaml import events as ev
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 
 # libyaml's loader when PyYAML was built with it (the wheels are), else the pure-Python one
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -198,68 +206,28 @@ def load_bytes(path: str, data: bytes) -> LoadedFile:
 
 
 # ---------------------------------------------------------------------------------------
-# Scalars: YAML 1.1 implicit types, as PyYAML's SafeLoader resolves them. Timestamps stay
-# strings (Kubernetes fields are strings there), and so does anything that fails to convert.
+# Scalars: YAML 1.1 implicit types, resolved and built by PyYAML's own resolver and safe
+# constructors. Only null, booleans and numbers are converted: timestamps, binary and the
+# other tags stay text (Kubernetes fields are strings there), and so does anything that
+# fails to convert.
 
-_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
-_BOOL = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 _TAG = "tag:yaml.org,2002:"
-
-
-def _sexagesimal(digits: str) -> float:
-    total = 0.0
-    for part in digits.split(":"):
-        total = total * 60 + float(part)
-    return total
-
-
-def _to_int(value: str) -> int:
-    text = value.replace("_", "")
-    sign = -1 if text[0] == "-" else 1
-    if text[0] in "+-":
-        text = text[1:]
-    if text == "0":
-        return 0
-    if text.startswith("0b"):
-        return sign * int(text[2:], 2)
-    if text.startswith("0x"):
-        return sign * int(text[2:], 16)
-    if text[0] == "0":
-        return sign * int(text, 8)
-    if ":" in text:
-        return sign * int(_sexagesimal(text))
-    return sign * int(text)
-
-
-def _to_float(value: str) -> float:
-    text = value.replace("_", "").lower()
-    sign = -1.0 if text[0] == "-" else 1.0
-    if text[0] in "+-":
-        text = text[1:]
-    if text == ".inf":
-        return sign * float("inf")
-    if text == ".nan":
-        return float("nan")
-    if ":" in text:
-        return sign * _sexagesimal(text)
-    return sign * float(text)
+_MERGE_TAG = _TAG + "merge"
+_CONVERTED = {_TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"}
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_IMPLICIT = (True, False)
 
 
 def _construct(tag: str, value: str) -> object:
-    try:
-        if tag == _TAG + "int":
-            return _to_int(value)
-        if tag == _TAG + "float":
-            return _to_float(value)
-        if tag == _TAG + "bool":
-            return _BOOL.get(value.lower(), value)
-        if tag == _TAG + "null":
-            return None
-        if tag == _TAG + "merge":
-            return MERGE
-    except (ValueError, IndexError):
+    if tag == _MERGE_TAG:
+        return MERGE
+    if tag not in _CONVERTED:
         return value
-    return value
+    try:
+        return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    except (ValueError, IndexError, KeyError, OverflowError, yaml.YAMLError):
+        return value
 
 
 _plain_cache: dict[str, object] = {}
@@ -270,14 +238,7 @@ def resolve_plain(value: str) -> object:
     cached = _plain_cache.get(value, _plain_cache)
     if cached is not _plain_cache:
         return cached
-    result: object = value
-    if value == "":
-        result = None
-    else:
-        for tag, regexp in _IMPLICIT.get(value[0], ()):
-            if regexp.match(value):
-                result = _construct(tag, value)
-                break
+    result = _construct(_RESOLVER.resolve(yaml.ScalarNode, value, _IMPLICIT), value)
     if len(_plain_cache) > 8192:
         _plain_cache.clear()
     if len(value) < 256:
@@ -291,170 +252,6 @@ def _tagged(tag: str, value: str) -> object:
     if tag.startswith(_TAG):
         return _construct(tag, value)
     return value  # an application tag such as !Ref: keep the text
-
-
-# ---------------------------------------------------------------------------------------
-# Events as tuples
-#
-# libyaml's parser (PyYAML's Cython `yaml._yaml.CParser`) turns each event into an instance
-# of a Python class from `yaml.events`, whose `__init__` is Python code: a third of the whole
-# parse. The parser looks the classes up by name in its module, so while any parse of ours
-# runs (in any thread) the loader puts plain functions there that return small tuples, and
-# puts the classes back afterwards (`_fast_events`). PyYAML's own loading (`yaml.load`,
-# `yaml.compose` with `CSafeLoader`) works on libyaml's C structures and never makes event
-# objects; only `yaml.parse` with a C loader, in another thread at that very moment, would
-# see the functions. The first item of each tuple is its kind.
-
-_SCALAR, _MAPPING, _SEQUENCE, _END, _ALIAS, _DOC_START, _DOC_END, _STREAM_END, _OTHER = range(9)
-_END_EVENT = (_END,)
-_STREAM_END_EVENT = (_STREAM_END,)
-_OTHER_EVENT = (_OTHER,)
-
-
-def _scalar_event(
-    anchor: str | None,
-    tag: str | None,
-    implicit: tuple[bool, bool],
-    value: str,
-    start_mark: object,
-    end_mark: object,
-    style: object,
-) -> tuple:
-    return (_SCALAR, value, tag, implicit[0], anchor, start_mark)
-
-
-def _mapping_event(
-    anchor: str | None, tag: object, implicit: object, start_mark: object, *_: object
-) -> tuple:
-    return (_MAPPING, anchor, start_mark)
-
-
-def _sequence_event(
-    anchor: str | None, tag: object, implicit: object, start_mark: object, *_: object
-) -> tuple:
-    return (_SEQUENCE, anchor, start_mark)
-
-
-def _end_event(*_: object) -> tuple:
-    return _END_EVENT
-
-
-def _alias_event(anchor: str, start_mark: object, *_: object) -> tuple:
-    return (_ALIAS, anchor, start_mark)
-
-
-def _document_start_event(start_mark: object, *_: object) -> tuple:
-    return (_DOC_START, start_mark)
-
-
-def _document_end_event(start_mark: object, *_: object) -> tuple:
-    return (_DOC_END, start_mark)
-
-
-def _stream_start_event(*_: object) -> tuple:
-    return _OTHER_EVENT
-
-
-def _stream_end_event(*_: object) -> tuple:
-    return _STREAM_END_EVENT
-
-
-_TUPLE_EVENTS = {
-    "ScalarEvent": _scalar_event,
-    "MappingStartEvent": _mapping_event,
-    "SequenceStartEvent": _sequence_event,
-    "MappingEndEvent": _end_event,
-    "SequenceEndEvent": _end_event,
-    "AliasEvent": _alias_event,
-    "DocumentStartEvent": _document_start_event,
-    "DocumentEndEvent": _document_end_event,
-    "StreamStartEvent": _stream_start_event,
-    "StreamEndEvent": _stream_end_event,
-}
-_EVENT_CLASSES = {name: getattr(ev, name) for name in _TUPLE_EVENTS}
-
-
-def _event_reader(loader: object) -> Callable[[], tuple]:
-    """`get_event` returning tuples: libyaml's own while the functions are lent to it
-    (`_fast_events`), else a conversion of each event object (PyYAML without libyaml)."""
-    get_event = loader.get_event  # type: ignore[attr-defined]
-    return get_event if _C_PARSER_GLOBALS is not None else _converted(get_event)
-
-
-def _converted(get_event: Callable[[], Any]) -> Callable[[], tuple]:
-    def convert() -> tuple:
-        event = get_event()
-        name = event.__class__.__name__
-        mark = event.start_mark
-        if name == "ScalarEvent":
-            return _scalar_event(event.anchor, event.tag, event.implicit, event.value, mark, 0, 0)
-        if name == "AliasEvent":
-            return _alias_event(event.anchor, mark)
-        if name in ("MappingStartEvent", "SequenceStartEvent"):
-            return _TUPLE_EVENTS[name](event.anchor, 0, 0, mark)
-        if name in ("DocumentStartEvent", "DocumentEndEvent"):
-            return (_DOC_START if name == "DocumentStartEvent" else _DOC_END, mark)
-        return _OTHER_EVENT if name == "StreamStartEvent" else _TUPLE_EVENTS[name]()
-
-    return convert
-
-
-_PROBE = "%YAML 1.1\n---\na: &x [1, !!str 2, 'q', ~]\nb: *x\nc: {d: e}\n--- plain\n...\n"
-
-
-def _lending_works(parser_globals: dict) -> bool:
-    """Whether this PyYAML's parser calls the event classes as the lent functions expect:
-    the probe, read with the functions lent and by converting event objects, must give the
-    same events (marks compared by line and column). Checked once, at import: a PyYAML that
-    changes the calls gets the slower, converting path, not wrong values."""
-
-    def comparable(event: tuple) -> tuple:
-        return tuple((x.line, x.column) if hasattr(x, "line") else x for x in event)
-
-    def events(read: Callable[[], tuple]) -> list[tuple]:
-        found = [comparable(read())]
-        while found[-1] != (_STREAM_END,) and len(found) < 100:
-            found.append(comparable(read()))
-        return found
-
-    try:
-        converting = YAML_LOADER(_PROBE)
-        expected = events(_converted(converting.get_event))
-        converting.dispose()
-        parser_globals.update(_TUPLE_EVENTS)
-        try:
-            lent = YAML_LOADER(_PROBE)
-            found = events(lent.get_event)
-            lent.dispose()
-        finally:
-            parser_globals.update(_EVENT_CLASSES)
-    except Exception:  # any surprise: do not lend
-        return False
-    return found == expected and len(found) > 10
-
-
-_C_PARSER_GLOBALS: dict | None = None
-if YAML_LOADER.__name__ == "CSafeLoader":
-    import yaml._yaml
-
-    if all(yaml._yaml.__dict__.get(n) is c for n, c in _EVENT_CLASSES.items()) and (
-        _lending_works(yaml._yaml.__dict__)
-    ):
-        _C_PARSER_GLOBALS = yaml._yaml.__dict__
-
-
-_parses = 0  # parses in progress, in any thread: the classes go back when the last ends
-_parses_lock = threading.Lock()
-
-
-def _fast_events(on: bool) -> None:
-    global _parses
-    if _C_PARSER_GLOBALS is None:
-        return
-    with _parses_lock:
-        _parses += 1 if on else -1
-        if _parses == (1 if on else 0):
-            _C_PARSER_GLOBALS.update(_TUPLE_EVENTS if on else _EVENT_CLASSES)
 
 
 # ---------------------------------------------------------------------------------------
@@ -546,7 +343,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     all_keys = loaded.positions.keys
     documents = loaded.documents
     loader = YAML_LOADER(text)
-    get_event = _event_reader(loader)
+    get_event = loader.get_event
     cache = _plain_cache
 
     # the collection being filled, and the stack of the ones around it
@@ -562,22 +359,23 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     anchors: dict[str, object] = {}
     root: object = None
     content_line = 0
-    _fast_events(True)
     try:
         while True:
             event = get_event()
-            kind = event[0]
-            if kind == _SCALAR:  # (kind, value, tag, plain, anchor, mark)
-                _, value, tag, plain, anchor, source = event  # a mark, read only if needed
+            kind = event.__class__
+            if kind is ScalarEvent:
+                value = event.value
+                tag = event.tag
+                source = event.start_mark  # read only if needed
                 if tag is None:
-                    if plain:
+                    if event.implicit[0]:  # plain
                         resolved = cache.get(value, cache)
                         value = resolve_plain(value) if resolved is cache else resolved
                 else:
                     value = _tagged(tag, value)
-                if anchor:
-                    anchors[anchor] = value
-            elif kind == _END:
+                if event.anchor:
+                    anchors[event.anchor] = value
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 if merges:
                     _apply_merges(container, keys, merges)
                 done = container
@@ -589,19 +387,19 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     continue
                 value = done
                 source = None
-            elif kind in (_MAPPING, _SEQUENCE):  # (kind, anchor, mark)
-                mark = event[2]
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
                     raise LoadError(
                         f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
                         *_at(mark, base),
                     )
-                is_new_map = kind == _MAPPING
+                is_new_map = kind is MappingStartEvent
                 new: object = {} if is_new_map else []
                 # positions of recovered documents carry their line offset
                 nodes[id(new)] = _at(mark, base) if base else mark
-                if event[1]:  # only an anchored node can be aliased, or contain its alias
-                    anchors[event[1]] = new
+                if event.anchor:  # only an anchored node can be aliased, or contain its alias
+                    anchors[event.anchor] = new
                     open_ids.add(id(new))
                 if is_map and not has_key:  # where a key is expected
                     raise LoadError(
@@ -615,8 +413,8 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     keys = all_keys[id(new)] = {}
                 key, has_key, key_mark, merges = None, False, None, None
                 continue
-            elif kind == _ALIAS:  # (kind, anchor, mark)
-                anchor, mark = event[1], event[2]
+            elif kind is AliasEvent:
+                anchor, mark = event.anchor, event.start_mark
                 if anchor not in anchors:
                     raise LoadError(f"found undefined alias *{anchor}", *_at(mark, base))
                 value = anchors[anchor]
@@ -631,17 +429,17 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     )
                     value = None
                 source = mark
-            elif kind == _DOC_START:  # (kind, mark)
+            elif kind is DocumentStartEvent:
                 root = None
-                content_line = event[1].line + 1 + base
+                content_line = event.start_mark.line + 1 + base
                 continue
-            elif kind == _DOC_END:  # (kind, mark)
+            elif kind is DocumentEndEvent:
                 if len(documents) >= MAX_DOCUMENTS:
                     loaded.problems.append(
                         Problem(
                             "invalid-yaml",
                             f"more than {MAX_DOCUMENTS} documents in one file; the rest skipped",
-                            event[1].line + 1 + base,
+                            event.start_mark.line + 1 + base,
                             1,
                         )
                     )
@@ -651,7 +449,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 documents.append(Document(root, len(documents), content_line))
                 anchors = {}
                 continue
-            elif kind == _STREAM_END:
+            elif kind is StreamEndEvent:
                 return None
             else:  # StreamStart
                 continue
@@ -704,7 +502,6 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
         reason = getattr(exc, "reason", None) or str(exc)
         return LoadError(f"unreadable YAML: {reason}", line + base, column)
     finally:
-        _fast_events(False)
         loader.dispose()
 
 

@@ -229,8 +229,8 @@ def _snapshot(loaded):
 
 
 def test_pure_python_yaml_gives_the_same_result(monkeypatch):
-    """PyYAML without libyaml: the loader converts event objects instead of swapping the
-    parser's event classes, and must build exactly the same values and positions."""
+    """PyYAML without libyaml: the same public event API, exactly the same values and
+    positions."""
     import yaml
 
     from sidecarlint import loader
@@ -238,39 +238,64 @@ def test_pure_python_yaml_gives_the_same_result(monkeypatch):
     texts = [MIXED, POD, POD + "---\nbad: [\n---\nkind: Pod\n", "a: 1\na: 2\n", "a: *nope\n"]
     with_libyaml = [_snapshot(load_text("x.yaml", text)) for text in texts]
     monkeypatch.setattr(loader, "YAML_LOADER", yaml.SafeLoader)
-    monkeypatch.setattr(loader, "_C_PARSER_GLOBALS", None)
     assert [_snapshot(load_text("x.yaml", text)) for text in texts] == with_libyaml
 
 
-def test_the_parser_event_classes_are_restored_after_a_parse():
-    """The loader lends libyaml's parser tuple-making functions for one parse only: PyYAML's
-    own event API works afterwards, even after a parse that failed."""
+SCALARS = [
+    "yes",
+    "No",
+    "off",
+    "ON",
+    "~",
+    "null",
+    "",
+    "0x1F",
+    "-0b101",
+    "0o17",
+    "017",
+    "1_000",
+    "1:30",
+    "190:20:30.15",
+    "1.5e3",
+    "-.inf",
+    ".NaN",
+    "6.8523015e+5",
+    "12",
+    "+12",
+    "1e400",
+    "123456789012345678901234567890",
+    "true",
+    "False",
+    "abc",
+    "1.2.3",
+    "0.",
+]
+
+
+def test_plain_scalars_are_typed_as_pyyaml_types_them():
+    """Numbers, booleans and nulls as `yaml.safe_load` reads them (NaN compared as text)."""
+    import math
+
     import yaml
 
-    load_text("x.yaml", MIXED)
-    load_text("y.yaml", "a: [\n")
-    events = list(yaml.parse("a: [1]\n", Loader=yaml.CSafeLoader))
-    assert [type(e).__name__ for e in events] == [
-        "StreamStartEvent",
-        "DocumentStartEvent",
-        "MappingStartEvent",
-        "ScalarEvent",
-        "SequenceStartEvent",
-        "ScalarEvent",
-        "SequenceEndEvent",
-        "MappingEndEvent",
-        "DocumentEndEvent",
-        "StreamEndEvent",
-    ]
+    for text in SCALARS:
+        expected = yaml.safe_load(f"v: {text}\n")["v"]
+        found = load_text("x.yaml", f"v: {text}\n").documents[0].data["v"]
+        if isinstance(expected, float) and math.isnan(expected):
+            assert isinstance(found, float) and math.isnan(found), text
+        else:
+            assert (type(found), found) == (type(expected), expected), text
+
+
+def test_timestamps_and_binary_stay_text():
+    data = load_text("x.yaml", "a: 2001-12-14\nb: !!binary aGVsbG8=\nc: !!int nope\n")
+    assert data.documents[0].data == {"a": "2001-12-14", "b": "aGVsbG8=", "c": "nope"}
 
 
 def test_parses_in_several_threads_at_once():
-    """Each parse lends the parser its event functions; the classes go back only when the
-    last parse in any thread ends, so threads linting at once do not trip each other."""
+    """Nothing global changes during a parse: threads linting at once get the same values."""
     import sys
     import threading
-
-    import yaml
 
     texts = [MIXED, POD * 1, POD + "---\n" + POD, "a: [1, 2, {b: c}]\n"] * 50
     expected = [_snapshot(load_text("x.yaml", text)) for text in texts]
@@ -293,34 +318,3 @@ def test_parses_in_several_threads_at_once():
     finally:
         sys.setswitchinterval(interval)
     assert [results[n] for n in range(4)] == [expected] * 4
-    assert type(next(iter(yaml.parse("a", Loader=yaml.CSafeLoader)))).__name__ == (
-        "StreamStartEvent"
-    )
-
-
-def test_lending_is_checked_against_the_converting_path(monkeypatch):
-    """At import the loader parses a probe both ways; a PyYAML whose parser called the
-    event classes differently would get the converting path, not wrong values."""
-    import yaml
-    import yaml._yaml
-
-    from sidecarlint import loader
-
-    assert loader._lending_works(yaml._yaml.__dict__)
-    wrong_order = dict(loader._TUPLE_EVENTS)
-    wrong_order["ScalarEvent"] = lambda anchor, tag, implicit, value, start, end, style: (
-        loader._SCALAR,
-        tag,  # value and tag swapped
-        value,
-        implicit[0],
-        anchor,
-        start,
-    )
-    monkeypatch.setattr(loader, "_TUPLE_EVENTS", wrong_order)
-    assert not loader._lending_works(yaml._yaml.__dict__)
-    empty = dict(wrong_order, ScalarEvent=lambda *args: ())  # no value, no mark
-    monkeypatch.setattr(loader, "_TUPLE_EVENTS", empty)
-    assert not loader._lending_works(yaml._yaml.__dict__)
-    assert type(next(iter(yaml.parse("a", Loader=yaml.CSafeLoader)))).__name__ == (
-        "StreamStartEvent"
-    )
