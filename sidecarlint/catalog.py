@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from fnmatch import translate
 
@@ -258,9 +259,11 @@ _builtin: list[Sidecar] | None = None
 def builtin() -> list[Sidecar]:
     global _builtin
     if _builtin is None:
-        from sidecarlint.cache import builtin_yaml
+        from sidecarlint.builtin_rules import FOLDER
+        from sidecarlint.loader import YAML_LOADER
 
-        data = builtin_yaml().get("sidecars.yaml") or {}
+        with open(os.path.join(FOLDER, "sidecars.yaml"), encoding="utf-8") as handle:
+            data = yaml.load(handle.read(), Loader=YAML_LOADER) or {}
         _builtin = parse_entries(data.get("sidecars"), "sidecars.yaml")
     return _builtin
 

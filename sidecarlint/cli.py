@@ -14,11 +14,6 @@ import click
 from sidecarlint import __version__
 
 FORMATS = ("text", "json", "sarif", "github")
-INPUT_ERRORS = ("invalid-yaml", "unreadable-file", "render-failed")
-
-
-class UsageProblem(Exception):
-    """A configuration or rule-file problem: one line on stderr, exit 2."""
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:
@@ -56,48 +51,6 @@ def run() -> None:
     except OSError:  # a closed pipe (sidecarlint check | head): nothing left to say
         code = code or 1
     os._exit(code or 0)
-
-
-def _load_setup(config_path, rules_dirs, select, ignore, kube_version):
-    """Config, rules and catalogue for a run; raises UsageProblem with a one-line message."""
-    from sidecarlint import catalog as catalog_module
-    from sidecarlint.config import (
-        DEFAULT_KUBE_VERSION,
-        Config,
-        ConfigError,
-        find_config,
-        load_config,
-        parse_kube_version,
-        validate_against_rules,
-    )
-    from sidecarlint.rules import RuleError, bind, load_rules
-
-    try:
-        path = config_path or find_config(os.getcwd())
-        config = load_config(path) if path else Config()
-        rules = load_rules([*config.rule_dirs, *rules_dirs])
-        validate_against_rules(config, rules)
-        kube = (
-            parse_kube_version(kube_version, "--kube-version")
-            if kube_version
-            else config.kube_version or DEFAULT_KUBE_VERSION
-        )
-    except (ConfigError, RuleError) as exc:
-        raise UsageProblem(str(exc)) from None
-    known = {rule.id for rule in rules}
-    for option, ids in (("--select", select), ("--ignore", ignore)):
-        for rule_id in ids:
-            if rule_id not in known:
-                raise UsageProblem(f"{option}: unknown rule {rule_id!r} (see `sidecarlint rules`)")
-    chosen = set(select or config.select or known)
-    chosen -= set(ignore) | set(config.disable)
-    catalog = catalog_module.load(config.sidecars)
-    bound = [
-        bind(rule, config.severity.get(rule.id), config.params.get(rule.id, {}), kube, catalog)
-        for rule in rules
-        if rule.id in chosen
-    ]
-    return config, rules, bound, kube, catalog
 
 
 @main.command()
@@ -210,70 +163,37 @@ def check(
     jobs,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
+    from sidecarlint.api import UNREADABLE_TAG, LintOptions, UsageError, lint
+    from sidecarlint.findings import at_or_above
+
+    options = LintOptions(
+        config=config_path,
+        rules_dirs=tuple(rules_dir),
+        select=tuple(_split_ids(select)),
+        ignore=tuple(_split_ids(ignore)),
+        kube_version=kube_version,
+        charts=tuple(charts),
+        values=tuple(values),
+        sets=tuple(sets),
+        chart_roots=tuple(chart_root),
+        jobs=jobs,
+        stdin=sys.stdin.buffer.read() if "-" in paths else None,
+        stdin_filename=stdin_filename,
+    )
     try:
-        config, rules, bound, kube, catalog = _load_setup(
-            config_path, rules_dir, _split_ids(select), _split_ids(ignore), kube_version
-        )
         baseline = _read_baseline(baseline_path) if baseline_path else None
-    except UsageProblem as exc:
+        result = lint(paths, options)
+    except UsageError as exc:
         _fail(str(exc))
         return
-    from sidecarlint import render
-    from sidecarlint.discover import STDIN, discover
-    from sidecarlint.engine import Settings, settle
-    from sidecarlint.findings import Finding, at_or_above, make_paths_printable
-    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
-    from sidecarlint.scan import Input, Options, scan
-
-    settings = Settings(bound, kube, catalog)
-    settings.config_namespaces = dict(config.mesh.get("namespaces", {}))
-    for mesh, mesh_options in config.mesh.items():
-        if mesh != "namespaces" and "native" in mesh_options:
-            settings.config_native[mesh] = mesh_options["native"]
-    settings.known_rules = {rule.id for rule in rules}
-    found = discover(
-        list(paths) or ([] if charts else ["."]),
-        config.exclude,
-        list(charts),
-        lambda: render.kustomize_command() is not None,
-    )
-    count = 0
-
-    def inputs():  # made as the walk finds them: a huge tree costs no list of its files
-        nonlocal count
-        for path in found.files:
-            count += 1
-            if path == STDIN:
-                yield Input("stdin", stdin_filename or "-", sys.stdin.buffer.read())
-            else:
-                yield Input("file", os.path.normpath(path))
-        for chart in found.charts:
-            count += 1
-            yield Input("chart", os.path.normpath(chart))
-        for directory in found.kustomizations:
-            count += 1
-            yield Input("kustomization", directory)
-
-    options = Options(
-        max_bytes=config.max_file_bytes or DEFAULT_MAX_FILE_BYTES,
-        chart_roots=list(chart_root),
-        values=list(values),
-        sets=list(sets),
-        helm_kube=f"v{kube[0]}.{kube[1]}.0" if kube_version or config.kube_version else None,
-    )
-    findings = scan(inputs(), settings, options, jobs)
-    findings += [
-        Finding("unreadable-file", "error", message, path, 1, 1) for path, message in found.problems
-    ]
-    findings = settle(findings, settings)
-    make_paths_printable(findings)
-    findings += settings.suppressions.unused(findings, settings.enabled)
-    findings = [_with_severity(f, settings) for f in findings if f.rule in settings.enabled]
-    findings.sort(key=Finding.sort_key)
+    except KeyboardInterrupt:
+        click.echo("sidecarlint: interrupted", err=True)
+        sys.exit(130)
+    findings = result.findings
     if output_format == "sarif" or baseline is not None or write_baseline:
-        from sidecarlint.findings import assign_fingerprints
+        from sidecarlint.findings import with_fingerprints
 
-        assign_fingerprints(findings)
+        findings = with_fingerprints(findings)
     if baseline is not None:
         findings = [f for f in findings if f.fingerprint not in baseline]
     if write_baseline:
@@ -283,7 +203,7 @@ def check(
             _fail(f"cannot write the baseline to {write_baseline}: {exc.strerror or exc}")
     shown = findings if show_suppressed else [f for f in findings if not f.suppressed]
 
-    from sidecarlint.report import Run
+    from sidecarlint.report import Report
 
     use_color = (
         output is None
@@ -291,10 +211,10 @@ def check(
         and sys.stdout.isatty()
         and not os.environ.get("NO_COLOR")
     )
-    run = Run(
+    report = Report(
         shown,
-        count,
-        [b.rule for b in bound],
+        result.inputs,
+        result.rules,
         use_color,
         {"srcroot": srcroot, "category": sarif_category},
     )
@@ -302,9 +222,9 @@ def check(
     try:
         if output:
             with open(output, "w", encoding="utf-8") as handle:
-                reporter.write(run, handle)
+                reporter.write(report, handle)
         else:
-            reporter.write(run, sys.stdout)
+            reporter.write(report, sys.stdout)
             sys.stdout.flush()
     except BrokenPipeError:
         raise  # sidecarlint check | head: click leaves quietly
@@ -314,20 +234,12 @@ def check(
 
     if write_baseline:
         sys.exit(0)
-    threshold = fail_on or config.fail_on or "warning"
+    threshold = fail_on or result.config.fail_on or "warning"
     active = [f for f in shown if not f.suppressed]
-    if any(f.rule in INPUT_ERRORS for f in active):
+    unreadable = {rule.id for rule in result.rules if UNREADABLE_TAG in rule.tags}
+    if any(f.rule in unreadable for f in active):
         sys.exit(2)
     sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
-
-
-def _with_severity(finding, settings):
-    """Findings made outside the rules (reading problems, suppressions) take the configured
-    severity of their rule."""
-    bound = settings.severities[finding.rule]
-    if bound.rule.reported_by is not None:
-        finding.severity = bound.severity
-    return finding
 
 
 def _reporter(output_format: str):
@@ -348,6 +260,8 @@ BASELINE_KEY = "sidecarlint-baseline"
 def _read_baseline(path: str) -> set[str]:
     import json
 
+    from sidecarlint.api import UsageError
+
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -355,9 +269,9 @@ def _read_baseline(path: str) -> set[str]:
         if not isinstance(fingerprints, dict):
             raise TypeError
     except OSError as exc:
-        raise UsageProblem(f"{path}: cannot read baseline: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read baseline: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, RecursionError):
-        raise UsageProblem(f"{path}: not a sidecarlint baseline (see --write-baseline)") from None
+        raise UsageError(f"{path}: not a sidecarlint baseline (see --write-baseline)") from None
     return set(fingerprints)
 
 

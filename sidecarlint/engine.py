@@ -1,51 +1,32 @@
-"""lint(loaded file, rules, settings) → findings, each with its file, line and object."""
+"""Rules × workloads → findings. The engine knows no rule by name: it runs what the
+`Ruleset` holds (a `find:` expression or a family's check per workload, a family's `gather`
+per document) and makes each hit a complete finding: position, container, wording and
+severity from the rule file, and suppression."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from sidecarlint.catalog import Catalog
-from sidecarlint.checks import CHECKS, Env, injected_message, signal
+from sidecarlint.check import NO_CONTAINER, Hit
+from sidecarlint.facts import Facts
 from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
-from sidecarlint.rules import NO_CONTAINER, BoundRule, Hit, evaluate_find
-from sidecarlint.suppress import Suppressions
-from sidecarlint.workloads import Workload, as_text, dig, env_value, find_workloads
+from sidecarlint.rules import ActiveRule, Ruleset
+from sidecarlint.suppress import Declaration, FileSuppressions, suppressed
+from sidecarlint.workloads import Workload, as_text, find_workloads
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
 
 
-class Settings:
-    """Everything a run decided before linting: rules with their options, the target."""
+class Linted(NamedTuple):
+    """What linting one input gives: its findings, the run-wide facts its documents state,
+    and the suppressions it declares."""
 
-    def __init__(self, rules: list[BoundRule], kube: tuple[int, int], catalog: Catalog) -> None:
-        self.kube = kube
-        self.catalog = catalog
-        self.enabled = {b.id for b in rules}
-        self.severities = {b.id: b for b in rules}
-        # The rules run on each workload: (rule, pod keys it needs, its check function and
-        # environment, or None for a `find:` rule), looked up once here rather than per pod.
-        self.workload_rules = [
-            (
-                b,
-                tuple(b.rule.needs or ()),
-                None if b.rule.find is not None else CHECKS[b.rule.check],  # type: ignore[index]
-                Env(b.params, kube, catalog, self),
-            )
-            for b in rules
-            if b.rule.reported_by is None
-        ]
-        # Facts about the whole run, from the objects read so far: namespace labels and
-        # annotations, and which meshes inject native sidecars.
-        self.namespaces: dict[str, dict] = {}
-        self.native: dict[str, bool] = {}
-        # What the config says; it wins over what the run's objects say.
-        self.config_namespaces: dict[str, dict] = {}
-        self.config_native: dict[str, bool] = {}
-        self.known_rules: set[str] = set()
-        self.suppressions: Suppressions | None = None
+    findings: list[Finding]
+    facts: Facts
+    declarations: list[Declaration]
 
 
 def workload_context(workload: Workload) -> dict:
@@ -94,13 +75,11 @@ def _contains(root: object, node: object, limit: int = 10_000) -> bool:
 
 def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple[int, int] | None:
     """The line and column of a hit: the key it names, else its node, else a fallback."""
-    if hit.key:
+    if hit.at:
         target: object = hit.node
         parent: object = None
         key: object = None
-        parts = (
-            [hit.key] if isinstance(hit.node, dict) and hit.key in hit.node else hit.key.split(".")
-        )
+        parts = [hit.at] if isinstance(hit.node, dict) and hit.at in hit.node else hit.at.split(".")
         for part in parts:
             if isinstance(target, dict) and part in target:
                 parent, key, target = target, part, target[part]
@@ -120,110 +99,57 @@ def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple
     return None
 
 
-def collect_facts(data: object, settings: Settings) -> None:
-    """Remember what other objects in the run say: Namespaces (their injection labels) and
-    a mesh installation with native sidecars switched on (istiod, IstioOperator, values)."""
-    if not isinstance(data, dict):
-        return
-    kind = data.get("kind")
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    if kind == "Namespace" and isinstance(metadata.get("name"), str):
-        merged: dict = {}
-        for key in ("labels", "annotations"):
-            if isinstance(metadata.get(key), dict):
-                merged.update(metadata[key])
-        settings.namespaces.setdefault(metadata["name"], {}).update(merged)
-        return
-    value = None
-    if kind == "IstioOperator":
-        value = env_value(dig(data, "spec", "components", "pilot", "k8s", "env"), NATIVE)
-        if value is None:
-            value = dig(data, "spec", "values", "pilot", "env", NATIVE)
-    elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
-        for container in dig(data, "spec", "template", "spec", "containers") or ():
-            found = env_value(container.get("env"), NATIVE) if isinstance(container, dict) else None
-            value = found if found is not None else value
-    elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
-        value = dig(data, "pilot", "env", NATIVE)
-    if value is not None:
-        settings.native.setdefault("istio", str(value).lower() == "true")
+def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset) -> Linted:
+    """All findings for one loaded file: its reading problems, then every workload's."""
+    facts = Facts()
+    suppressions = FileSuppressions(loaded, path, ruleset)
+    findings = []
+    for problem in loaded.problems:
+        finding = ruleset.finding(
+            problem.rule, problem.message, problem.fields, path, problem.line, problem.column
+        )
+        if finding is not None:
+            declaration = suppressions.comment_for(finding.rule, finding.line)
+            findings.append(suppressed(finding, declaration))
+    for document in loaded.documents:
+        for gather in ruleset.gatherers:
+            gather(document.data, facts)
+        for workload in find_workloads(document.data):
+            findings.extend(_lint_workload(workload, document, loaded, path, ruleset, suppressions))
+    return Linted(findings + suppressions.invalid, facts, suppressions.declared)
 
 
-def settle(findings: list[Finding], settings: Settings) -> list[Finding]:
-    """Keep the findings whose run-wide conditions hold, now that every file was read, and
-    write out the pending namespace findings of job-injected-legacy-sidecar."""
-    by_id = {sidecar.id: sidecar for sidecar in settings.catalog.sidecars}
-    native = {**settings.native, **settings.config_native}
-    namespaces = {name: dict(labels) for name, labels in settings.config_namespaces.items()}
-    for name, labels in settings.namespaces.items():
-        namespaces.setdefault(name, {}).update(labels)
-    decided: dict[tuple, list[str]] = {}  # (condition, kind) → its messages: Jobs repeat them
-    kept = []
-    for finding in findings:
-        if not finding.requires:
-            kept.append(finding)
-            continue
-        condition = finding.requires[0]
-        if condition[0] == "legacy":
-            if not native.get(condition[1], False):
-                kept.append(finding)
-            continue
-        key = (condition, finding.kind)
-        messages = decided.get(key)
-        if messages is None:
-            messages = decided[key] = _namespace_messages(
-                condition, finding.kind or "pod", namespaces, native, by_id, settings.kube
-            )
-        kept.extend(finding.replace(message=message, requires=()) for message in messages)
-    return kept
-
-
-def _namespace_messages(
-    condition: tuple, kind: str, namespaces: dict, native: dict, by_id: dict, kube: tuple
-) -> list[str]:
-    """The messages of a pending ("namespace", name, ((sidecar id, forced legacy), ...))
-    condition: one per sidecar that the namespace's labels inject as a legacy sidecar."""
-    labels = namespaces.get(condition[1], {})
-    messages = []
-    for sidecar_id, forced_legacy in condition[2]:
-        sidecar = by_id[sidecar_id]
-        inject = sidecar.inject or {}
-        found = signal(inject.get("namespace", []), labels)
-        if not found or signal(inject.get("disable", []), labels):
-            continue
-        if not forced_legacy and native.get(inject["mesh"], False):
-            continue
-        why = f"namespace '{condition[1]}' has {found[2]}"
-        messages.append(injected_message(sidecar, kind, why, kube))
-    return messages
-
-
-def lint_document(
-    document: Document, positions: Positions, path: str, settings: Settings
+def _lint_workload(
+    workload: Workload,
+    document: Document,
+    loaded: LoadedFile,
+    path: str,
+    ruleset: Ruleset,
+    suppressions: FileSuppressions,
 ) -> list[Finding]:
-    findings: list[Finding] = []
-    collect_facts(document.data, settings)
-    for workload in find_workloads(document.data):
-        context = workload_context(workload)
-        first = len(findings)
-        pod = workload.pod
-        for bound, needs, check, env in settings.workload_rules:
-            if needs:
-                for key in needs:
-                    if key in pod:
-                        break
-                else:
-                    continue  # the rule cannot apply: skip it without evaluating anything
-            hits = evaluate_find(bound, context) if check is None else check(workload, env)
-            for hit in hits:
-                findings.append(make_finding(bound, hit, workload, document, positions, path))
-        if settings.suppressions is not None:
-            settings.suppressions.apply_annotations(workload, positions, path, findings[first:])
+    context = workload_context(workload)
+    annotations = suppressions.annotations(workload, loaded.positions)
+    pod = workload.pod
+    findings = []
+    for active in ruleset.workload_rules:
+        needs = active.rule.needs
+        if needs:
+            for key in needs:
+                if key in pod:
+                    break
+            else:
+                continue  # the rule cannot apply: skip it without evaluating anything
+        for hit in active.hits(workload, context):
+            finding = make_finding(active, hit, workload, document, loaded.positions, path)
+            declaration = annotations.get(active.id) or suppressions.comment_for(
+                active.id, finding.line
+            )
+            findings.append(suppressed(finding, declaration))
     return findings
 
 
 def make_finding(
-    bound: BoundRule,
+    active: ActiveRule,
     hit: Hit,
     workload: Workload,
     document: Document,
@@ -231,19 +157,22 @@ def make_finding(
     path: str,
 ) -> Finding:
     position = locate(positions, hit, (workload.pod, workload.obj)) or (document.line, 1)
-    if hit.owner is NO_CONTAINER or hit.node is workload.pod:
+    if hit.container is NO_CONTAINER or hit.node is workload.pod:
         container = None
-    elif isinstance(hit.owner, dict):
-        container = hit.owner
+    elif isinstance(hit.container, dict):
+        container = hit.container
     else:
         container = owner_container(workload.pod, hit.node)
-    severity = bound.severity
-    if hit.severity and not bound.severity_overridden:
-        severity = hit.severity
+    if hit.pending:
+        message = ""  # written when the run's facts settle it (settle below)
+    elif active.rule.find is not None:
+        message = active.find_text(hit.fields or {})
+    else:
+        message = active.text(hit.message, hit.fields)
     return Finding(
-        rule=bound.id,
-        severity=severity,
-        message=sys.intern(hit.message),  # the same advice repeats across files: keep one copy
+        rule=active.id,
+        severity=active.severity_of(hit.message),
+        message=sys.intern(message),  # the same advice repeats across files: keep one copy
         path=path,
         line=position[0],
         column=position[1],
@@ -252,29 +181,36 @@ def make_finding(
         namespace=workload.namespace,
         container=as_text(container.get("name")) if container else None,
         source=document.source,
-        requires=hit.requires,
+        pending=hit.pending,
     )
 
 
-def lint_file(loaded: LoadedFile, path: str, settings: Settings) -> list[Finding]:
-    """All findings for one loaded file: its reading problems, then every workload's."""
-    findings = []
-    for problem in loaded.problems:
-        bound = settings.severities.get(problem.rule)
-        if bound is None:
+def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Finding]:
+    """Decide the pending findings, now that every input was read: each one's rule family
+    says which hits its condition turns into under the run's facts (none drops it)."""
+    decided: dict[tuple, list[Hit]] = {}  # Jobs of one namespace share their condition
+    kept = []
+    for finding in findings:
+        if not finding.pending:
+            kept.append(finding)
             continue
-        findings.append(
-            Finding(
-                rule=problem.rule,
-                severity=bound.severity,
-                message=problem.message,
-                path=path,
-                line=problem.line,
-                column=problem.column,
+        active = ruleset.active[finding.rule]
+        key = (finding.rule, finding.pending, finding.kind)
+        hits = decided.get(key)
+        if hits is None:
+            settle_rule = active.rule.settle
+            assert settle_rule is not None, f"{finding.rule} has pending findings to settle"
+            hits = decided[key] = settle_rule(
+                finding.pending, finding.kind or "pod", facts, active.context
             )
+        kept.extend(
+            finding._replace(
+                # a pending finding's message is empty until now: what the steps after the
+                # engine added to it meanwhile (a kustomize note) follows the rule's words
+                message=active.text(hit.message, hit.fields) + finding.message,
+                severity=active.severity_of(hit.message),
+                pending=(),
+            )
+            for hit in hits
         )
-    for document in loaded.documents:
-        findings.extend(lint_document(document, loaded.positions, path, settings))
-    if settings.suppressions is not None:
-        settings.suppressions.apply_comments(loaded, path, findings)
-    return findings
+    return kept

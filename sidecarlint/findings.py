@@ -1,6 +1,14 @@
-"""The shared vocabulary: severities and findings."""
+"""The shared vocabulary: severities and findings.
+
+A `Finding` is complete when it is made and never changed afterwards: the stages after the
+engine (Helm template mapping, kustomize attribution, settling, fingerprints) return new
+findings with `_replace`.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple
 
 SEVERITIES = ("info", "warning", "error")
 FAIL_ON = ("error", "warning", "info", "never")
@@ -18,75 +26,30 @@ def at_or_above(severity: str, threshold: str) -> bool:
     return severity_rank(severity) >= severity_rank(threshold)
 
 
-class Finding:
-    """One problem at one place. Only the first twelve fields are the JSON contract."""
+class Finding(NamedTuple):
+    """One problem at one place. The fields up to `suppressed` are the JSON contract."""
 
-    __slots__ = (
-        "column",
-        "container",
-        "fingerprint",
-        "justification",
-        "kind",
-        "line",
-        "message",
-        "name",
-        "namespace",
-        "path",
-        "rendered",
-        "requires",
-        "rule",
-        "severity",
-        "source",
-        "suppressed",
-        "suppressed_by",
-    )
-
-    def __init__(
-        self,
-        rule: str,
-        severity: str,
-        message: str,
-        path: str,
-        line: int,
-        column: int,
-        kind: str | None = None,
-        name: str | None = None,
-        namespace: str | None = None,
-        container: str | None = None,
-        source: str | None = None,
-        suppressed: bool = False,
-        justification: str | None = None,
-        rendered: tuple[str, int, int] | None = None,
-        requires: tuple = (),
-        suppressed_by: int | None = None,
-        fingerprint: str = "",
-    ) -> None:
-        self.rule = rule
-        self.severity = severity
-        self.message = message
-        self.path = path
-        self.line = line
-        self.column = column
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.container = container
-        self.source = source
-        self.suppressed = suppressed
-        # Not part of the JSON contract: why a finding is suppressed, and the
-        # rendered position when `path` was mapped to a Helm template.
-        self.justification = justification
-        self.rendered = rendered
-        self.requires = requires
-        self.suppressed_by = suppressed_by
-        self.fingerprint = fingerprint
-
-    def replace(self, **changes: object) -> Finding:
-        """A copy with some fields changed."""
-        copy = Finding.__new__(Finding)
-        for name in Finding.__slots__:
-            setattr(copy, name, changes.get(name, getattr(self, name)))
-        return copy
+    rule: str
+    severity: str
+    message: str
+    path: str
+    line: int
+    column: int
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    container: str | None = None
+    source: str | None = None  # the Helm template named by `# Source:`
+    suppressed: bool = False
+    # Why it is suppressed, and by which declaration: (path, line, column) of the
+    # annotation or comment (see suppress.py).
+    justification: str | None = None
+    suppressed_by: tuple | None = None
+    # Where it was in the rendered output, when `path` now names a Helm template.
+    rendered: tuple[str, int, int] | None = None
+    # A condition on the whole run that its rule's family settles (see engine.settle).
+    pending: tuple = ()
+    fingerprint: str = ""
 
     def sort_key(self) -> tuple[str, int, str, int, str]:
         return (self.path, self.line, self.rule, self.column, self.message)
@@ -123,27 +86,31 @@ def printable(text: str) -> str:
     return text
 
 
-def make_paths_printable(findings: list[Finding]) -> None:
+def with_printable_paths(findings: list[Finding]) -> list[Finding]:
     """Paths come from the file system and from the command line, which may hold any
     bytes; a finding's message may quote its path."""
+    result = []
     for finding in findings:
-        if finding.path.isascii():
-            continue
-        finding.path = printable(finding.path)
-        finding.message = printable(finding.message)
-        if finding.rendered:
-            finding.rendered = (printable(finding.rendered[0]), *finding.rendered[1:])
+        if not finding.path.isascii():
+            rendered = finding.rendered
+            finding = finding._replace(
+                path=printable(finding.path),
+                message=printable(finding.message),
+                rendered=(printable(rendered[0]), *rendered[1:]) if rendered else None,
+            )
+        result.append(finding)
+    return result
 
 
-def assign_fingerprints(findings: list[Finding]) -> None:
+def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     """A fingerprint that survives unrelated edits: from the rule, the path, the object and
     the container, never the line; the n-th finding with the same key gets ':n'."""
-    import hashlib
-
     seen: dict[str, int] = {}
+    result = []
     for finding in findings:
         obj = f"{finding.kind or ''}/{finding.namespace or ''}/{finding.name or ''}"
         key = "|".join((finding.rule, finding.path, obj, finding.container or ""))
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         seen[digest] = seen.get(digest, 0) + 1
-        finding.fingerprint = f"{digest}:{seen[digest]}"
+        result.append(finding._replace(fingerprint=f"{digest}:{seen[digest]}"))
+    return result

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.events import (
@@ -54,9 +54,10 @@ MERGE = _Merge()
 
 
 class LoadError(Exception):
-    def __init__(self, message: str, line: int, column: int) -> None:
+    def __init__(self, message: str, fields: dict | None, line: int, column: int) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = message  # the key of the invalid-yaml message
+        self.fields = fields
         self.line = line
         self.column = column
 
@@ -98,14 +99,15 @@ class Document:
         self.source = source
 
 
-class Problem:
-    """A problem with the file itself; `rule` is the id it is reported under."""
+class Problem(NamedTuple):
+    """A problem with the file itself: the rule it is reported under, and which of that
+    rule's messages (`messages:` in its YAML file) with what fields."""
 
-    def __init__(self, rule: str, message: str, line: int = 1, column: int = 1) -> None:
-        self.rule = rule
-        self.message = message
-        self.line = line
-        self.column = column
+    rule: str
+    message: str
+    fields: dict | None = None
+    line: int = 1
+    column: int = 1
 
 
 class LoadedFile:
@@ -144,13 +146,14 @@ def decode(data: bytes) -> tuple[str | None, Problem | None]:
         try:
             return data.decode("utf-16"), None
         except UnicodeDecodeError:
-            return None, Problem("invalid-yaml", "not valid UTF-16 text")
+            return None, Problem("invalid-yaml", "not-utf16")
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _line_col_of_offset(data, nul)
         return None, Problem(
             "invalid-yaml",
-            f"binary file or NUL byte at line {line}: YAML must be text; file skipped",
+            "binary",
+            {"line": line},
             line,
             col,
         )
@@ -160,7 +163,8 @@ def decode(data: bytes) -> tuple[str | None, Problem | None]:
         line, col = _line_col_of_offset(data, exc.start)
         return None, Problem(
             "invalid-yaml",
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); file skipped",
+            "not-utf8",
+            {"byte": f"{data[exc.start]:02x}", "line": line},
             line,
             col,
         )
@@ -170,9 +174,7 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
     """Read and parse one file; every I/O or decoding problem becomes a `Problem`."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or a device would block or stream
-            return LoadedFile(
-                path, problems=[Problem("unreadable-file", "not a regular file; skipped")]
-            )
+            return LoadedFile(path, problems=[Problem("unreadable-file", "not-regular")])
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             # A bounded read allocates its whole bound first: read a regular file whole.
@@ -182,16 +184,13 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
         if exc.errno == 40:  # ELOOP
             reason = "symbolic link loop"
         return LoadedFile(
-            path, problems=[Problem("unreadable-file", f"cannot read file: {reason}")]
+            path, problems=[Problem("unreadable-file", "cannot-read", {"reason": reason})]
         )
     if len(data) > max_bytes:
         return LoadedFile(
             path,
             problems=[
-                Problem(
-                    "unreadable-file",
-                    f"file is larger than {max_bytes} bytes (max_file_bytes); skipped",
-                )
+                Problem("unreadable-file", "too-large", {"max_bytes": max_bytes}),
             ],
         )
     return load_bytes(path, data)
@@ -273,16 +272,12 @@ def load_text(path: str, text: str) -> LoadedFile:
                 p for p in loaded.problems if p.rule not in ("invalid-yaml", "duplicate-key")
             ]
             loaded.problems.append(
-                Problem(
-                    "unrendered-template",
-                    "unrendered template ({{ ... }}): render it first (helm template, "
-                    "kustomize build) and lint the output; file skipped",
-                    error.line,
-                    error.column,
-                )
+                Problem("unrendered-template", "default", None, error.line, error.column)
             )
             return loaded
-        loaded.problems.append(Problem("invalid-yaml", error.message, error.line, error.column))
+        loaded.problems.append(
+            Problem("invalid-yaml", error.message, error.fields, error.line, error.column)
+        )
         # Recover at the next `---` after the error, so later documents are still linted.
         next_start = _next_document_start(text, error.line - 1, len(text) - len(chunk))
         if next_start is None or len(loaded.problems) > 20:
@@ -390,10 +385,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
-                    raise LoadError(
-                        f"nesting deeper than {MAX_DEPTH} levels; file skipped from here",
-                        *_at(mark, base),
-                    )
+                    raise LoadError("too-deep", {"depth": MAX_DEPTH}, *_at(mark, base))
                 is_new_map = kind is MappingStartEvent
                 new: object = {} if is_new_map else []
                 # positions of recovered documents carry their line offset
@@ -402,10 +394,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     anchors[event.anchor] = new
                     open_ids.add(id(new))
                 if is_map and not has_key:  # where a key is expected
-                    raise LoadError(
-                        "a mapping or sequence used as a mapping key (unhashable key)",
-                        *_at(mark, base),
-                    )
+                    raise LoadError("collection-key", None, *_at(mark, base))
                 stack.append((container, is_map, keys, key, has_key, key_mark, merges))
                 container = new
                 is_map = is_new_map
@@ -416,15 +405,12 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
             elif kind is AliasEvent:
                 anchor, mark = event.anchor, event.start_mark
                 if anchor not in anchors:
-                    raise LoadError(f"found undefined alias *{anchor}", *_at(mark, base))
+                    raise LoadError("undefined-alias", {"anchor": anchor}, *_at(mark, base))
                 value = anchors[anchor]
                 if id(value) in open_ids and isinstance(value, (dict, list)):
                     loaded.problems.append(
                         Problem(
-                            "invalid-yaml",
-                            f"alias *{anchor} refers to a node that contains it; "
-                            "Kubernetes cannot represent a recursive structure (replaced by null)",
-                            *_at(mark, base),
+                            "invalid-yaml", "recursive-alias", {"anchor": anchor}, *_at(mark, base)
                         )
                     )
                     value = None
@@ -438,7 +424,8 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     loaded.problems.append(
                         Problem(
                             "invalid-yaml",
-                            f"more than {MAX_DOCUMENTS} documents in one file; the rest skipped",
+                            "too-many-documents",
+                            {"count": MAX_DOCUMENTS},
                             event.start_mark.line + 1 + base,
                             1,
                         )
@@ -472,17 +459,14 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 try:
                     duplicate = key in container  # type: ignore[operator]
                 except TypeError:
-                    raise LoadError(
-                        "a mapping key that cannot be used as a key", *_at(key_mark, base)
-                    ) from None
+                    raise LoadError("bad-key", None, *_at(key_mark, base)) from None
                 if duplicate:
                     first = Positions._position(keys.get(key))
                     loaded.problems.append(
                         Problem(
                             "duplicate-key",
-                            f"duplicate key '{key}' (first at line {first[0] if first else 0}): "
-                            "kubectl rejects the file, and parsers that accept it silently "
-                            "keep only the last value",
+                            "default",
+                            {"key": key, "first": first[0] if first else 0},
                             *_at(key_mark, base),
                         )
                     )
@@ -495,12 +479,12 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
         line, column = _at(mark, base) if mark else (base + 1, 1)
         problem = exc.problem or "syntax error"
         context = f" ({exc.context})" if exc.context else ""
-        return LoadError(f"YAML syntax error: {problem}{context}", line, column)
+        return LoadError("syntax", {"problem": problem, "context": context}, line, column)
     except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
         position = getattr(exc, "position", 0) or 0
         line, column = _line_col_of_offset(text, position)
         reason = getattr(exc, "reason", None) or str(exc)
-        return LoadError(f"unreadable YAML: {reason}", line + base, column)
+        return LoadError("unreadable", {"reason": reason}, line + base, column)
     finally:
         loader.dispose()
 
@@ -518,9 +502,7 @@ def _apply_merges(container: dict, keys: dict, merges: list) -> None:
         for source in sources:
             if not isinstance(source, dict):
                 line, column = Positions._position(position) or (1, 1)
-                raise LoadError(
-                    "a merge key (<<) must refer to a mapping or a list of mappings", line, column
-                )
+                raise LoadError("bad-merge", None, line, column)
             for key, item in source.items():
                 if key not in container:
                     container[key] = item

@@ -1,24 +1,30 @@
-"""Load and validate rule files; evaluate one rule on one workload.
+"""Rule files: load and validate them; the rules active in a run (`Ruleset`).
 
-A rule is one YAML file (its name is the rule id). See `rules/` and the README for the
-format. Everything that can be checked is checked when the file is loaded, so a typo in a
-user's rule is one clear error naming the file and the key, never a failure mid-run.
+A rule is one YAML file (its name is the rule id): its documentation, default severity,
+message templates, and either a JMESPath `find:` expression or, for the built-in rules that
+need code, a function registered under its id in its family module (`sidecarlint/families/`).
+Input and suppression rules are reported by sidecarlint itself while it reads; they too take
+their wording and severity from their file. Everything that can be checked is checked when
+the file is loaded, so a typo in a user's rule is one clear error naming the file and the key.
 """
 
 from __future__ import annotations
 
 import os
 import string
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from jmespath.visitor import TreeInterpreter
 
-from sidecarlint.findings import SEVERITIES
+from sidecarlint import families
+from sidecarlint.catalog import Catalog
+from sidecarlint.check import CheckContext, Hit
+from sidecarlint.findings import SEVERITIES, Finding
 from sidecarlint.functions import FUNCTION_NAMES, RuleFunctions
+from sidecarlint.loader import YAML_LOADER
 
 RULE_KEYS = {
     "summary",
@@ -27,9 +33,8 @@ RULE_KEYS = {
     "tags",
     "precision",
     "find",
-    "check",
-    "reported_by",
     "message",
+    "messages",
     "values",
     "at",
     "params",
@@ -40,86 +45,53 @@ DOC_KEYS = ("what", "why", "example", "use_instead", "references")
 PARAM_TYPES = {"int": int, "number": (int, float), "string": str, "bool": bool, "list": list}
 PRECISIONS = ("very-high", "high", "medium", "low")
 BUILTIN_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
+# Families whose rules sidecarlint reports itself, while reading inputs and suppressions.
+REPORTED_WHILE_READING = ("input", "suppressions")
 
 
 class RuleError(ValueError):
     """A rule file that is not well formed; the message names the file and the key."""
 
 
-class Hit:
-    """One problem a rule found: the node it is about and what to say."""
-
-    __slots__ = ("key", "message", "node", "owner", "requires", "severity")
-
-    def __init__(
-        self,
-        node: object,
-        message: str,
-        key: str | None = None,
-        severity: str | None = None,
-        requires: tuple = (),
-        owner: object = None,
-    ) -> None:
-        self.node = node
-        self.message = message
-        # report at this key (a dotted path) of `node` rather than at the node itself
-        self.key = key
-        # overrides the rule's default severity for this hit
-        self.severity = severity
-        # Conditions on the whole run, settled when every file has been read (for example
-        # "namespace payments has Istio injection enabled"); see engine.settle().
-        self.requires = requires
-        # The container the hit is about, when the check knows it (NO_CONTAINER for
-        # pod-level hits); None lets the engine find it by looking inside the containers.
-        self.owner = owner
+class Param(NamedTuple):
+    default: Any
+    type: str
+    description: str = ""
 
 
-NO_CONTAINER = object()
+class Message(NamedTuple):
+    """One message template of a rule; a severity here overrides the rule's default."""
 
-
-class Param:
-    def __init__(self, default: Any, type: str, description: str = "") -> None:
-        self.default = default
-        self.type = type
-        self.description = description
+    text: str
+    severity: str | None = None
 
 
 class Rule:
-    def __init__(
-        self,
-        id: str,
-        summary: str,
-        severity: str,
-        family: str,
-        origin: str,
-        message: str = "",
-        find: Any = None,
-        check: str | None = None,
-        reported_by: str | None = None,
-        values: dict[str, Any] | None = None,
-        at: str | None = None,
-        params: dict[str, Param] | None = None,
-        docs: dict[str, Any] | None = None,
-        tags: list[str] | None = None,
-        precision: str = "high",
-        needs: tuple[str, ...] = (),
-    ) -> None:
+    """One rule file, validated."""
+
+    def __init__(self, id: str, summary: str, severity: str, family: str, origin: str) -> None:
         self.id = id
         self.summary = summary
         self.severity = severity
         self.family = family
         self.origin = origin
-        self.message = message
-        self.find = find  # a compiled JMESPath expression
-        self.check = check
-        self.reported_by = reported_by
-        self.values = {} if values is None else values
-        self.at = at
-        self.params = {} if params is None else params
-        self.docs = {} if docs is None else docs
-        self.tags = [] if tags is None else tags
-        self.precision = precision
-        self.needs = needs  # pod keys of which at least one must be present
+        self.messages: dict[str, Message] = {}
+        self.find: Any = None  # a compiled JMESPath expression
+        self.values: dict[str, Any] = {}
+        self.at: str | None = None
+        self.params: dict[str, Param] = {}
+        self.docs: dict[str, Any] = {}
+        self.tags: list[str] = []
+        self.precision = "high"
+        self.needs: tuple[str, ...] = ()  # pod keys of which at least one must be present
+        # The Python code of a built-in rule, from its family module.
+        self.check: Callable[..., Iterator[Hit]] | None = None
+        self.gather: Callable | None = None
+        self.settle: Callable | None = None
+
+    @property
+    def runs_on_workloads(self) -> bool:
+        return self.find is not None or self.check is not None
 
 
 def _fail(origin: str, key: str, problem: str) -> RuleError:
@@ -134,24 +106,47 @@ def _functions_in(node: dict) -> Iterator[tuple[str, list]]:
             yield from _functions_in(child)
 
 
-def _message_template(origin: str, text: str) -> str:
+def _message_template(origin: str, key: str, text: object) -> str:
     """A message's placeholders are plain names ({name}, a param, a value): a stray brace,
     {0} or {name:>999999999} would otherwise fail, or worse, only when a manifest hits."""
+    if not isinstance(text, str) or not text.strip():
+        raise _fail(origin, key, "must be a non-empty string")
+    text = " ".join(text.split())
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise _fail(origin, "message", f"{exc} (write {{{{ and }}}} for a literal brace)") from None
+        raise _fail(origin, key, f"{exc} (write {{{{ and }}}} for a literal brace)") from None
     for _, field, spec, conversion in parts:
         if field is not None and (not field.isidentifier() or spec or conversion):
             written = (
                 field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             )
             raise _fail(
-                origin,
-                "message",
-                f"placeholder {{{written}}} must be a plain name, such as {{name}}",
+                origin, key, f"placeholder {{{written}}} must be a plain name, such as {{name}}"
             )
     return text
+
+
+def _messages(origin: str, data: dict) -> dict[str, Message]:
+    """`message: text` (the default message) and/or `messages: {key: text | {text, severity}}`."""
+    messages: dict[str, Message] = {}
+    if data.get("message") is not None:
+        messages["default"] = Message(_message_template(origin, "message", data["message"]))
+    raw = data.get("messages") or {}
+    if not isinstance(raw, dict):
+        raise _fail(origin, "messages", "must map message keys to texts")
+    for key, value in raw.items():
+        where = f"messages.{key}"
+        severity = None
+        if isinstance(value, dict):
+            if set(value) - {"text", "severity"}:
+                raise _fail(origin, where, "must be a text, or a mapping of text: and severity:")
+            severity = value.get("severity")
+            if severity is not None and severity not in SEVERITIES:
+                raise _fail(origin, f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}")
+            value = value.get("text")
+        messages[str(key)] = Message(_message_template(origin, where, value), severity)
+    return messages
 
 
 def _compile(origin: str, key: str, text: object, params: dict[str, Param]):
@@ -174,10 +169,8 @@ def _compile(origin: str, key: str, text: object, params: dict[str, Param]):
     return compiled
 
 
-def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
+def parse_rule(rule_id: str, data: object, origin: str, builtin: bool = False) -> Rule:
     """Validate one rule file's content and return the Rule."""
-    from sidecarlint.checks import CHECKS
-
     if not isinstance(data, dict):
         raise RuleError(f"{origin}: a rule file must be a mapping")
     unknown = sorted(set(data) - RULE_KEYS)
@@ -190,9 +183,6 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
             raise _fail(origin, key, "is required and must be a string")
     if data["severity"] not in SEVERITIES:
         raise _fail(origin, "severity", f"must be one of {', '.join(SEVERITIES)}")
-    ways = [k for k in ("find", "check", "reported_by") if data.get(k) is not None]
-    if len(ways) != 1:
-        raise _fail(origin, "find", "a rule needs exactly one of find:, check: or reported_by:")
     params: dict[str, Param] = {}
     raw_params = data.get("params") or {}
     if not isinstance(raw_params, dict):
@@ -213,21 +203,21 @@ def parse_rule(rule_id: str, data: object, origin: str) -> Rule:
         severity=data["severity"],
         family=str(data.get("family", "custom")),
         origin=origin,
-        params=params,
     )
+    rule.params = params
+    rule.messages = _messages(origin, data)
+    if builtin:
+        rule.check = families.CHECKS.get(rule_id)
+        rule.gather = families.GATHER.get(rule_id)
+        rule.settle = families.SETTLE.get(rule_id)
     if data.get("find") is not None:
+        if rule.check is not None:
+            raise _fail(origin, "find", f"rule {rule_id} has a Python check as well")
         rule.find = _compile(origin, "find", data["find"], params)
-        if not isinstance(data.get("message"), str):
-            raise _fail(origin, "message", "is required with find:")
-    if data.get("check") is not None:
-        if data["check"] not in CHECKS:
-            raise _fail(origin, "check", f"unknown check {data['check']!r}")
-        rule.check = data["check"]
-    if data.get("reported_by") is not None:
-        if data["reported_by"] not in ("loader", "suppressions", "renderer"):
-            raise _fail(origin, "reported_by", "must be 'loader', 'suppressions' or 'renderer'")
-        rule.reported_by = data["reported_by"]
-    rule.message = _message_template(origin, str(data.get("message") or "").strip())
+    elif rule.check is None and not (builtin and rule.family in REPORTED_WHILE_READING):
+        raise _fail(origin, "find", "is required: a JMESPath expression that finds the problem")
+    if "default" not in rule.messages and (rule.find is not None or not rule.messages):
+        raise _fail(origin, "message", "is required")
     values = data.get("values") or {}
     if not isinstance(values, dict):
         raise _fail(origin, "values", "must be a mapping of name to JMESPath expression")
@@ -267,26 +257,37 @@ def check_param_type(value: object, kind: str) -> bool:
     return isinstance(value, PARAM_TYPES[kind])
 
 
-def _parse_file(rule_id: str, text: str, origin: str) -> Rule:
+def _read_yaml(path: str) -> object:
     try:
-        from sidecarlint.loader import YAML_LOADER
-
-        data = yaml.load(text, Loader=YAML_LOADER)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "file"
-        raise RuleError(f"{origin}: {where}: not valid YAML") from None
-    return parse_rule(rule_id, data, origin)
+        raise RuleError(f"{path}: {where}: not valid YAML") from None
+    except RecursionError:  # the pure-Python loader, without libyaml
+        raise RuleError(f"{path}: nested too deeply") from None
+
+
+_builtin: list[Rule] | None = None
 
 
 def builtin_rules() -> list[Rule]:
-    from sidecarlint.cache import builtin_yaml
+    global _builtin
+    if _builtin is None:
+        from sidecarlint.builtin_rules import FOLDER as folder
 
-    rules = []
-    for name, data in builtin_yaml().items():
-        if name != "sidecars.yaml":
-            rules.append(parse_rule(name[: -len(".yaml")], data, f"builtin:{name}"))
-    return rules
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
+        _builtin = [
+            parse_rule(name[: -len(".yaml")], _read_yaml(os.path.join(folder, name)), name, True)
+            for name in names
+            if name != "sidecars.yaml"
+        ]
+    return _builtin
 
 
 def rules_from_dir(directory: str) -> list[Rule]:
@@ -295,20 +296,14 @@ def rules_from_dir(directory: str) -> list[Rule]:
         raise RuleError(f"{directory}: rules directory does not exist")
     rules = []
     for name in sorted(os.listdir(directory)):
-        if not name.endswith((".yaml", ".yml")):
-            continue
-        path = os.path.join(directory, name)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RuleError(f"{path}: cannot read: {exc}") from None
-        rules.append(_parse_file(os.path.splitext(name)[0], text, path))
+        if name.endswith((".yaml", ".yml")):
+            path = os.path.join(directory, name)
+            rules.append(parse_rule(os.path.splitext(name)[0], _read_yaml(path), path))
     return rules
 
 
 def load_rules(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Rule]:
-    rules = builtin_rules()
+    rules = list(builtin_rules())
     seen = {r.id: r.origin for r in rules}
     for directory in extra_dirs:
         for rule in rules_from_dir(directory):
@@ -322,7 +317,7 @@ def load_rules(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Rule]:
 
 
 # ---------------------------------------------------------------------------------------
-# Evaluation
+# The rules of one run
 
 
 class _Fields(dict):
@@ -330,89 +325,127 @@ class _Fields(dict):
         return "?"
 
 
-class _Interpreter(TreeInterpreter):
-    """jmespath's tree interpreter with a leaner dispatch. Every node is visited with one
-    value, so `visit` needs neither `*args, **kwargs` nor a second lookup: a third of the
-    time of a `find:` rule."""
-
-    def visit(self, node: dict, value: object) -> object:  # type: ignore[override]
-        method = self._method_cache.get(node["type"])
-        if method is None:
-            method = self._method_cache[node["type"]] = getattr(
-                self, "visit_" + node["type"], self.default_visit
-            )
-        return method(node, value)
+_FIND_ERRORS = (JMESPathError, TypeError, ValueError, AttributeError, RecursionError)
 
 
-class BoundRule:
-    """A rule with this run's severity, params and function table."""
+class ActiveRule:
+    """A rule enabled in this run, with the severity and params config gives it."""
 
     def __init__(
         self,
         rule: Rule,
-        severity: str,
+        severity: str | None,
         params: dict[str, Any],
-        options: Any,
-        severity_overridden: bool = False,
+        kube: tuple[int, int],
+        catalog: Catalog,
     ) -> None:
         self.rule = rule
-        self.severity = severity
-        self.params = params
-        self.options = options
-        self.severity_overridden = severity_overridden
-        self.interpreter: _Interpreter | None = None  # one per rule, made on first use
-        # (jmespath's own search() makes one per call)
-
-    def search(self, expression, data: object) -> object:
-        if self.interpreter is None:
-            self.interpreter = _Interpreter(self.options)
-        return self.interpreter.visit(expression.parsed, data)
+        self.id = rule.id
+        self.severity_override = severity  # from config; wins over every message's own
+        self.params = {name: p.default for name, p in rule.params.items()}
+        self.params.update(params)
+        self.context = CheckContext(self.params, kube, catalog)
+        self.options = jmespath.Options(custom_functions=RuleFunctions(self.params, kube, catalog))
 
     @property
-    def id(self) -> str:
-        return self.rule.id
+    def severity(self) -> str:
+        return self.severity_override or self.rule.severity
 
+    def severity_of(self, message: str) -> str:
+        """The one place a finding's severity is decided: config, else the message's own,
+        else the rule's default."""
+        if self.severity_override:
+            return self.severity_override
+        template = self.rule.messages.get(message)
+        return (template.severity if template else None) or self.rule.severity
 
-def bind(rule: Rule, severity: str | None, params: dict[str, Any], kube, catalog) -> BoundRule:
-    merged = {name: p.default for name, p in rule.params.items()}
-    merged.update(params)
-    options = jmespath.Options(custom_functions=RuleFunctions(merged, kube, catalog))
-    return BoundRule(rule, severity or rule.severity, merged, options, severity is not None)
-
-
-def evaluate_find(bound: BoundRule, context: dict) -> Iterator[Hit]:
-    """Run a `find:` rule: each node it returns (or `true` for the pod) is a hit."""
-    rule = bound.rule
-    try:
-        result = bound.search(rule.find, context)
-    except (JMESPathError, TypeError, ValueError, AttributeError, RecursionError):
-        return  # a value of the wrong shape: the rule does not apply to this workload
-    if result is None or result is False or result == []:
-        return
-    nodes = result if isinstance(result, list) else [result]
-    for node in nodes:
-        if node is None or node is False:
-            continue
-        if node is True:
-            node = context.get("pod")
-        yield Hit(node, format_message(bound, node), rule.at)
-
-
-def format_message(bound: BoundRule, node: object) -> str:
-    fields = _Fields()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and isinstance(value, (str, int, float)):
-                fields[key] = value
-    for name, value in bound.params.items():
-        fields[name] = value
-    for name, expression in bound.rule.values.items():
+    def text(self, message: str, fields: dict | None) -> str:
+        template = self.rule.messages.get(message)
+        if template is None:
+            return self.rule.summary
         try:
-            value = bound.search(expression, node)
-        except (JMESPathError, TypeError, ValueError, AttributeError, RecursionError):
-            value = None
-        fields[name] = "" if value is None else value
-    try:
-        return " ".join(bound.rule.message.format_map(fields).split())
-    except (ValueError, IndexError, KeyError, AttributeError):
-        return bound.rule.summary
+            return template.text.format_map(_Fields(fields or ()))
+        except (ValueError, IndexError, KeyError, AttributeError):
+            return self.rule.summary
+
+    def hits(self, workload: Any, context: dict) -> Iterator[Hit]:
+        """What the rule finds in one workload (`context` is what a `find:` sees)."""
+        if self.rule.check is not None:
+            yield from self.rule.check(workload, self.context)
+            return
+        try:
+            result = self.rule.find.search(context, self.options)
+        except _FIND_ERRORS:
+            return  # a value of the wrong shape: the rule does not apply to this workload
+        if result is None or result is False or result == []:
+            return
+        for node in result if isinstance(result, list) else [result]:
+            if node is None or node is False:
+                continue
+            if node is True:
+                node = context.get("pod")
+            yield Hit(node, "default", self._find_fields(node), self.rule.at)
+
+    def _find_fields(self, node: object) -> dict:
+        fields: dict = {}
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and isinstance(value, (str, int, float)):
+                    fields[key] = value
+        fields.update(self.params)
+        for name, expression in self.rule.values.items():
+            try:
+                value = expression.search(node, self.options)
+            except _FIND_ERRORS:
+                value = None
+            fields[name] = "" if value is None else value
+        return fields
+
+    def find_text(self, fields: dict) -> str:
+        """A `find:` rule's message: values from the manifest may hold any white space."""
+        return " ".join(self.text("default", fields).split())
+
+
+class Ruleset:
+    """The rules of one run, as config and the command line chose them, with the target
+    Kubernetes version and the sidecar catalogue. Made once, then only read."""
+
+    def __init__(
+        self,
+        rules: list[Rule],
+        chosen: set[str],
+        severity: dict[str, str],
+        params: dict[str, dict],
+        kube: tuple[int, int],
+        catalog: Catalog,
+    ) -> None:
+        self.kube = kube
+        self.catalog = catalog
+        self.rules = rules  # every rule loaded, enabled or not
+        self.known = {rule.id for rule in rules}
+        self.active = {
+            rule.id: ActiveRule(rule, severity.get(rule.id), params.get(rule.id, {}), kube, catalog)
+            for rule in rules
+            if rule.id in chosen
+        }
+        self.workload_rules = [a for a in self.active.values() if a.rule.runs_on_workloads]
+        gatherers = {a.rule.gather for a in self.active.values() if a.rule.gather}
+        self.gatherers = sorted(gatherers, key=lambda f: f.__module__ + f.__name__)
+
+    def finding(
+        self,
+        rule_id: str,
+        message: str,
+        fields: dict | None,
+        path: str,
+        line: int = 1,
+        column: int = 1,
+    ) -> Finding | None:
+        """A finding that sidecarlint reports itself (an input or suppression rule), in its
+        rule's words and severity; None when the rule is not enabled."""
+        active = self.active.get(rule_id)
+        if active is None:
+            return None
+        return Finding(
+            rule_id, active.severity_of(message), active.text(message, fields), path, line, column
+        )

@@ -1,74 +1,79 @@
 """Suppressions: `ignore.sidecarlint.io/<rule-id>: "<reason>"` annotations on an object or its
 pod template, and `# sidecarlint: ignore[rule-id, ...] reason` comments on the reported line
-or the line above. Each declaration is remembered, so one that matches nothing is reported.
-(Config-level switches, disabled rules and excluded paths, never produce findings at all.)
+or the line above. The engine asks `FileSuppressions` which declaration, if any, covers each
+finding as it makes it; every declaration is kept, so one that matches nothing is reported
+(`unused`). Config-level switches, disabled rules and excluded paths, never produce findings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from sidecarlint.findings import Finding
 from sidecarlint.loader import LoadedFile, Positions
+from sidecarlint.rules import Ruleset
 from sidecarlint.workloads import Workload
 
 ANNOTATION_PREFIX = "ignore.sidecarlint.io/"
 
 
-class Declaration:
+class Declaration(NamedTuple):
     """One suppression as written: where, for which rules, and why."""
 
-    def __init__(
-        self,
-        path: str,
-        line: int,
-        column: int,
-        rules: list[str],
-        reason: str,
-        form: str,
-    ) -> None:
+    path: str
+    line: int
+    column: int
+    rules: tuple[str, ...]
+    reason: str
+    form: str  # "annotation" or "comment"
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.path, self.line, self.column)
+
+
+class FileSuppressions:
+    """The suppressions declared in one linted file, and the findings that report the
+    invalid ones."""
+
+    def __init__(self, loaded: LoadedFile, path: str, ruleset: Ruleset) -> None:
         self.path = path
-        self.line = line
-        self.column = column
-        self.rules = rules
-        self.reason = reason
-        self.form = form  # "annotation" or "comment"
-
-
-class Suppressions:
-    """Every declaration of the run; findings refer to one by index (`suppressed_by`)."""
-
-    def __init__(self, known_rules: set[str]) -> None:
-        self.known = known_rules
+        self.ruleset = ruleset
         self.declared: list[Declaration] = []
-        self.problems: list[Finding] = []
+        self.invalid: list[Finding] = []
+        self.comments: dict[int, Declaration] = {}
+        for line, (rules, reason, column) in loaded.ignores.items():
+            declaration = self._declare(path, line, column, rules, reason, "comment")
+            if declaration is not None:
+                self.comments[line] = declaration
 
-    def _declare(self, declaration: Declaration) -> int | None:
-        unknown = [r for r in declaration.rules if r not in self.known]
+    def _declare(
+        self, path: str, line: int, column: int, rules: list[str], reason: str, form: str
+    ) -> Declaration | None:
+        unknown = [r for r in rules if r not in self.ruleset.known]
         problem = None
-        if not declaration.rules:
-            problem = "names no rule; write ignore[rule-id] reason"
+        if not rules:
+            problem, fields = "no-rule", {"form": form}
         elif unknown:
-            problem = f"names unknown rule {unknown[0]!r}"
-        elif not declaration.reason:
-            problem = "has no reason; a suppression must say why"
+            problem, fields = "unknown-rule", {"form": form, "rule": repr(unknown[0])}
+        elif not reason:
+            problem, fields = "no-reason", {"form": form}
         if problem:
-            self.problems.append(
-                Finding(
-                    "invalid-suppression",
-                    "warning",
-                    f"this {declaration.form} suppression {problem}; it suppresses nothing",
-                    declaration.path,
-                    declaration.line,
-                    declaration.column,
-                )
+            finding = self.ruleset.finding(
+                "invalid-suppression", problem, fields, path, line, column
             )
+            if finding is not None:
+                self.invalid.append(finding)
             return None
+        declaration = Declaration(path, line, column, tuple(rules), reason, form)
         self.declared.append(declaration)
-        return len(self.declared) - 1
+        return declaration
 
-    def apply_annotations(
-        self, workload: Workload, positions: Positions, path: str, findings: list[Finding]
-    ) -> None:
-        """Annotations on the object and on its pod template cover its findings."""
+    def annotations(self, workload: Workload, positions: Positions) -> dict[str, Declaration]:
+        """The object's and its pod template's annotations, declared: rule id → declaration
+        (the object's first)."""
+        found: dict[str, Declaration] = {}
         sources = [workload.obj.get("metadata"), workload.pod_metadata]
         for metadata in sources if sources[0] is not sources[1] else sources[:1]:
             annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
@@ -80,54 +85,49 @@ class Suppressions:
                 rule = key[len(ANNOTATION_PREFIX) :]
                 line, column = positions.of_key(annotations, key) or (1, 1)
                 reason = "" if value is None else str(value).strip()
-                index = self._declare(Declaration(path, line, column, [rule], reason, "annotation"))
-                if index is None:
-                    continue
-                for finding in findings:
-                    if finding.rule == rule and not finding.suppressed:
-                        _suppress(finding, index, reason)
+                declaration = self._declare(self.path, line, column, [rule], reason, "annotation")
+                if declaration is not None:
+                    found.setdefault(rule, declaration)
+        return found
 
-    def apply_comments(self, loaded: LoadedFile, path: str, findings: list[Finding]) -> None:
+    def comment_for(self, rule: str, line: int) -> Declaration | None:
         """A comment on the reported line, or alone on the line above it."""
-        if not loaded.ignores:
-            return
-        ids: dict[int, int | None] = {}
-        for line, (rules, reason, column) in loaded.ignores.items():
-            ids[line] = self._declare(Declaration(path, line, column, rules, reason, "comment"))
-        for finding in findings:
-            if finding.suppressed:
-                continue
-            for line in (finding.line, finding.line - 1):
-                index = ids.get(line)
-                if index is not None and finding.rule in self.declared[index].rules:
-                    _suppress(finding, index, self.declared[index].reason)
-                    break
-
-    def unused(self, findings: list[Finding], enabled: set[str]) -> list[Finding]:
-        """`unused-suppression` findings for declarations that no surviving finding used."""
-        used: dict[int, set[str]] = {}
-        for finding in findings:
-            if finding.suppressed_by is not None:
-                used.setdefault(finding.suppressed_by, set()).add(finding.rule)
-        result = []
-        for index, declaration in enumerate(self.declared):
-            for rule in declaration.rules:
-                if rule in enabled and rule not in used.get(index, set()):
-                    result.append(
-                        Finding(
-                            "unused-suppression",
-                            "info",
-                            f"this {declaration.form} suppresses '{rule}', but no such finding "
-                            "is reported here any more; remove it",
-                            declaration.path,
-                            declaration.line,
-                            declaration.column,
-                        )
-                    )
-        return result
+        for number in (line, line - 1):
+            declaration = self.comments.get(number)
+            if declaration is not None and rule in declaration.rules:
+                return declaration
+        return None
 
 
-def _suppress(finding: Finding, index: int, reason: str) -> None:
-    finding.suppressed = True
-    finding.suppressed_by = index
-    finding.justification = reason
+def suppressed(finding: Finding, declaration: Declaration | None) -> Finding:
+    if declaration is None:
+        return finding
+    return finding._replace(
+        suppressed=True, justification=declaration.reason, suppressed_by=declaration.key
+    )
+
+
+def unused(
+    declarations: Iterable[Declaration], findings: list[Finding], ruleset: Ruleset
+) -> list[Finding]:
+    """`unused-suppression` findings for declarations that no surviving finding used."""
+    used = {(f.suppressed_by, f.rule) for f in findings if f.suppressed_by is not None}
+    result = []
+    seen: set[tuple] = set()
+    for declaration in declarations:
+        if declaration.key in seen:  # one annotation read for each pod of its object
+            continue
+        seen.add(declaration.key)
+        for rule in declaration.rules:
+            if rule in ruleset.active and (declaration.key, rule) not in used:
+                finding = ruleset.finding(
+                    "unused-suppression",
+                    "default",
+                    {"form": declaration.form, "rule": rule},
+                    declaration.path,
+                    declaration.line,
+                    declaration.column,
+                )
+                if finding is not None:
+                    result.append(finding)
+    return result

@@ -42,7 +42,7 @@ def test_rule_has_fixtures(rule):
 def _lint_example(tmp_path, rule, text):
     path = tmp_path / "example.yaml"
     path.write_text(text, encoding="utf-8")
-    select = [] if rule.reported_by == "suppressions" else ["--select", rule.id]
+    select = [] if rule.family == "suppressions" else ["--select", rule.id]
     code, findings = lint_json(str(path), *select, "--fail-on", "never", *run_with_args(text))
     return code, [f for f in findings if f["rule"] == rule.id]
 

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from sidecarlint.loader import MAX_DEPTH, load_bytes, load_text, read_file
+from sidecarlint.rules import builtin_rules
+
+RULES = {rule.id: rule for rule in builtin_rules()}
+
+
+def text(problem) -> str:
+    """A loader problem in the words of its rule file, as users read it."""
+    return RULES[problem.rule].messages[problem.message].text.format_map(problem.fields or {})
+
 
 POD = """\
 apiVersion: v1
@@ -109,7 +118,7 @@ def test_deep_nesting_is_an_error_not_a_crash():
     # libyaml's own composer overflows the C stack on this; the event builder does not.
     loaded = load_text("deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000)
     assert [p.rule for p in loaded.problems] == ["invalid-yaml"]
-    assert "nesting" in loaded.problems[0].message
+    assert "nesting" in text(loaded.problems[0])
     block = "a:\n" + "".join(" " * i + "- \n" for i in range(1, 1500))
     assert [p.rule for p in load_text("deep2.yaml", block).problems] == ["invalid-yaml"]
     # below libyaml's own limit, ours still bounds what later code walks
@@ -121,7 +130,7 @@ def test_deep_nesting_is_an_error_not_a_crash():
 def test_recursive_alias_terminates():
     loaded = load_text("r.yaml", "a: &x\n  b: *x\n")
     assert loaded.documents[0].data == {"a": {"b": None}}
-    assert "refers to a node that contains it" in loaded.problems[0].message
+    assert "refers to a node that contains it" in text(loaded.problems[0])
 
 
 def test_alias_bomb_stays_shared():
@@ -136,9 +145,9 @@ def test_alias_bomb_stays_shared():
 def test_binary_and_undecodable_input():
     nul = load_bytes("n.yaml", b"a: 1\nb: \x00\n")
     assert nul.documents == [] and nul.problems[0].line == 2
-    assert "NUL byte" in nul.problems[0].message
+    assert "NUL byte" in text(nul.problems[0])
     latin = load_bytes("l.yaml", "a: caf\xe9\n".encode("latin-1"))
-    assert "not UTF-8" in latin.problems[0].message and latin.problems[0].line == 1
+    assert "not UTF-8" in text(latin.problems[0]) and latin.problems[0].line == 1
 
 
 def test_duplicate_keys_are_reported_and_last_value_kept():
@@ -164,11 +173,11 @@ def test_unreadable_paths(tmp_path):
     loop.symlink_to(loop)
     loaded = read_file(str(loop))
     assert loaded.problems[0].rule == "unreadable-file"
-    assert "symbolic link loop" in loaded.problems[0].message
+    assert "symbolic link loop" in text(loaded.problems[0])
     assert read_file(str(tmp_path / "missing.yaml")).problems[0].rule == "unreadable-file"
     big = tmp_path / "big.yaml"
     big.write_text("a: 1\n" * 100)
-    assert "larger than" in read_file(str(big), max_bytes=50).problems[0].message
+    assert "larger than" in text(read_file(str(big), max_bytes=50).problems[0])
 
 
 def test_document_count_is_bounded(monkeypatch):
@@ -177,7 +186,7 @@ def test_document_count_is_bounded(monkeypatch):
     monkeypatch.setattr(loader, "MAX_DOCUMENTS", 5)
     loaded = load_text("many.yaml", "a: 1\n---\n" * 20)
     assert len(loaded.documents) == 5
-    assert [p.message for p in loaded.problems] == [
+    assert [text(p) for p in loaded.problems] == [
         "more than 5 documents in one file; the rest skipped"
     ]
 
@@ -188,7 +197,7 @@ def test_fifo_is_reported_not_read(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     loaded = read_file(str(fifo))  # would block forever if it were opened and read
-    assert [(p.rule, p.message) for p in loaded.problems] == [
+    assert [(p.rule, text(p)) for p in loaded.problems] == [
         ("unreadable-file", "not a regular file; skipped")
     ]
 

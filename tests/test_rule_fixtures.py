@@ -8,7 +8,7 @@ from conftest import ROOT, expected_lines, lint_json, run_with_args
 from sidecarlint.rules import builtin_rules
 
 # Suppression rules judge the findings of the other rules, so those stay enabled.
-WHOLE_RUN = {r.id for r in builtin_rules() if r.reported_by == "suppressions"}
+WHOLE_RUN = {r.id for r in builtin_rules() if r.family == "suppressions"}
 FIXTURES = sorted((ROOT / "tests" / "rules").glob("*/*.yaml"))
 
 

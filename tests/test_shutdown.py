@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sidecarlint.shutdown import (
+from sidecarlint.termination import (
     Estimate,
     Member,
     declared_stop_seconds,

@@ -1,11 +1,12 @@
-"""Reporters: (findings, rules, run facts) → the text a user or a tool reads."""
+"""Reporters: a `Report` (findings, the rules that ran, what the run covered) → the text a
+user or a tool reads. Each format is one module with `write(report, out)`."""
 
 from __future__ import annotations
 
 from sidecarlint.findings import Finding
 
 
-class Run:
+class Report:
     """What every reporter may print besides the findings."""
 
     def __init__(

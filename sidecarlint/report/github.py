@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from sidecarlint.report import Run
+from sidecarlint.report import Report
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -18,8 +18,8 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def write(run: Run, out: TextIO) -> None:
-    for finding in run.findings:
+def write(report: Report, out: TextIO) -> None:
+    for finding in report.findings:
         if finding.suppressed:
             continue
         command = COMMANDS.get(finding.severity, "warning")
@@ -28,8 +28,8 @@ def write(run: Run, out: TextIO) -> None:
             f"title={_property('sidecarlint ' + finding.rule)}"
         )
         out.write(f"::{command} {props}::{_data(finding.message)}\n")
-    counts = run.counts()
+    counts = report.counts()
     out.write(
         f"sidecarlint: {sum(counts.values())} findings ({counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['info']} infos) in {run.files} files\n"
+        f"{counts['warning']} warnings, {counts['info']} infos) in {report.files} files\n"
     )

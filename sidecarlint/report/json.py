@@ -10,20 +10,20 @@ import json
 from typing import TextIO
 
 from sidecarlint import __version__
-from sidecarlint.report import Run
+from sidecarlint.report import Report
 
 BATCH = 64  # findings encoded at a time: as fast as more, and memory stays flat
 
 
-def write(run: Run, out: TextIO) -> None:
-    counts = run.counts()
+def write(report: Report, out: TextIO) -> None:
+    counts = report.counts()
     summary = {
-        "files": run.files,
+        "files": report.files,
         "findings": sum(counts.values()),
         "error": counts["error"],
         "warning": counts["warning"],
         "info": counts["info"],
-        "suppressed": sum(1 for f in run.findings if f.suppressed),
+        "suppressed": sum(1 for f in report.findings if f.suppressed),
     }
     out.write('{\n  "version": ' + json.dumps(__version__) + ',\n  "findings": [')
     # A finding is a flat mapping of scalars, so the C encoder with these separators lays a
@@ -31,11 +31,11 @@ def write(run: Run, out: TextIO) -> None:
     # seams between findings are widened: `},\n      {` can only be a seam, because a
     # newline inside a string is escaped.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": ")).encode
-    findings = run.findings
+    findings = report.findings
     for start in range(0, len(findings), BATCH):
         text = encode([finding.as_json() for finding in findings[start : start + BATCH]])
         body = text[2:-2].replace("},\n      {", "\n    },\n    {\n      ")
         out.write(("," if start else "") + "\n    {\n      " + body + "\n    }")
-    out.write("\n  ],\n" if run.findings else "],\n")
+    out.write("\n  ],\n" if report.findings else "],\n")
     body = json.dumps(summary, indent=2).replace("\n", "\n  ")
     out.write('  "summary": ' + body + "\n}\n")

@@ -20,7 +20,7 @@ import sarif_om as om
 
 from sidecarlint import __version__
 from sidecarlint.explain import render_markdown, render_rule
-from sidecarlint.report import Run
+from sidecarlint.report import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -138,11 +138,11 @@ def _result(finding, index: int, root: Path) -> om.Result:
     )
 
 
-def build(run: Run) -> om.SarifLog:
-    root = Path(os.path.abspath(run.options.get("srcroot") or os.getcwd()))
-    rules = sorted(run.rules, key=lambda r: r.id)
+def build(report: Report) -> om.SarifLog:
+    root = Path(os.path.abspath(report.options.get("srcroot") or os.getcwd()))
+    rules = sorted(report.rules, key=lambda r: r.id)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    category = run.options.get("category") or "sidecarlint"
+    category = report.options.get("category") or "sidecarlint"
     sarif_run = om.Run(
         tool=om.Tool(
             driver=om.ToolComponent(
@@ -158,12 +158,12 @@ def build(run: Run) -> om.SarifLog:
             "%SRCROOT%": om.ArtifactLocation(uri=root.as_uri().rstrip("/") + "/")
         },
         column_kind="unicodeCodePoints",
-        results=[_result(f, index[f.rule], root) for f in run.findings if f.rule in index],
+        results=[_result(f, index[f.rule], root) for f in report.findings if f.rule in index],
         language=None,
         newline_sequences=None,
     )
     return om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[sarif_run])
 
 
-def write(run: Run, out: TextIO) -> None:
-    out.write(json.dumps(to_json(build(run)), indent=2, ensure_ascii=False) + "\n")
+def write(report: Report, out: TextIO) -> None:
+    out.write(json.dumps(to_json(build(report)), indent=2, ensure_ascii=False) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from sidecarlint.report import Run
+from sidecarlint.report import Report
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 RESET = "\033[0m"
@@ -34,12 +34,12 @@ def format_finding(finding, color: bool = False) -> str:
     )
 
 
-def write(run: Run, out: TextIO) -> None:
-    for finding in run.findings:
-        out.write(format_finding(finding, run.color) + "\n")
-    counts = run.counts()
+def write(report: Report, out: TextIO) -> None:
+    for finding in report.findings:
+        out.write(format_finding(finding, report.color) + "\n")
+    counts = report.counts()
     total = sum(counts.values())
-    files = _plural(run.files, "file")
+    files = _plural(report.files, "file")
     if total == 0:
         out.write(f"no findings in {files}\n")
     else:

@@ -68,12 +68,13 @@ def _search(files: list[str], patterns: list[re.Pattern]) -> tuple[str, int, int
     return None
 
 
-def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -> None:
+def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -> Finding:
+    """The finding at its template, when its `# Source:` is on disk; else unchanged."""
     if not finding.source:
-        return
+        return finding
     template = find_template(finding.source, roots)
     if template is None:
-        return
+        return finding
     files = [template, *_helpers(template)]
     found = None
     if finding.container:
@@ -83,11 +84,14 @@ def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -
         if key:
             found = _search(files, [re.compile(rf"(?<![\w.-]){re.escape(key.group(1))}:")])
     path, line, column = found or (template, 1, 1)
-    finding.rendered = (finding.path, finding.line, finding.column)
-    finding.path, finding.line, finding.column = path, line, column
+    return finding._replace(
+        path=path,
+        line=line,
+        column=column,
+        rendered=(finding.path, finding.line, finding.column),
+    )
 
 
-def map_findings(findings: list[Finding], text: str, roots: list[str]) -> None:
+def map_findings(findings: list[Finding], text: str, roots: list[str]) -> list[Finding]:
     rendered_lines = text.splitlines()
-    for finding in findings:
-        map_finding(finding, rendered_lines, roots)
+    return [map_finding(finding, rendered_lines, roots) for finding in findings]

@@ -1,0 +1,167 @@
+"""The library entry point: `lint(paths, options) -> LintResult`.
+
+    from sidecarlint.api import LintOptions, lint
+    result = lint(["k8s/"], LintOptions(kube_version="1.30"))
+    for finding in result.findings: ...
+
+The pipeline, start to end (docs/architecture.md has the picture): config and rules →
+discover inputs → scan each input (read or render, load, lint: `scan.py`, `engine.py`) →
+merge the inputs' facts once → settle pending findings → unused suppressions → sorted
+findings. Nothing here prints or exits; the CLI renders the result and sets the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from sidecarlint import facts as facts_module
+from sidecarlint.config import Config
+from sidecarlint.facts import Facts
+from sidecarlint.findings import Finding
+from sidecarlint.rules import Rule, Ruleset
+
+UNREADABLE_TAG = "unreadable-input"  # rules whose findings mean an input was not linted
+
+
+class UsageError(ValueError):
+    """A configuration, rule-file or option problem; the message is one line."""
+
+
+class LintOptions(NamedTuple):
+    """What a caller may ask of a run. Anything left unset comes from the config file
+    (`config`, else `.sidecarlint.yaml` or pyproject.toml found upwards from `cwd`)."""
+
+    config: str | None = None
+    rules_dirs: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    kube_version: str | None = None
+    charts: tuple[str, ...] = ()  # charts to render besides those found in the paths
+    values: tuple[str, ...] = ()  # helm template --values, for every chart
+    sets: tuple[str, ...] = ()  # helm template --set
+    chart_roots: tuple[str, ...] = ()  # where `# Source:` templates are looked up
+    jobs: int | None = None  # processes; None: one per CPU, fewer for few inputs
+    stdin: bytes | None = None  # what '-' in the paths reads
+    stdin_filename: str | None = None  # the path to report for it
+    cwd: str | None = None  # where the config search starts (default: the current folder)
+
+
+class LintResult(NamedTuple):
+    findings: list[Finding]  # sorted; suppressed ones included, marked `suppressed`
+    inputs: int  # files, charts and overlays linted
+    facts: Facts  # what the run's objects and the config say about namespaces and meshes
+    rules: list[Rule]  # the rules that ran
+    config: Config
+
+    @property
+    def unreadable(self) -> bool:
+        """Whether an input could not be read, parsed or rendered (it was not linted)."""
+        unreadable = {rule.id for rule in self.rules if UNREADABLE_TAG in rule.tags}
+        return any(f.rule in unreadable and not f.suppressed for f in self.findings)
+
+
+def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
+    """The config and the run's rules; raises UsageError with a one-line message."""
+    from sidecarlint import catalog as catalog_module
+    from sidecarlint.config import (
+        DEFAULT_KUBE_VERSION,
+        ConfigError,
+        find_config,
+        load_config,
+        parse_kube_version,
+        validate_against_rules,
+    )
+    from sidecarlint.rules import RuleError, load_rules
+
+    try:
+        path = options.config or find_config(options.cwd or os.getcwd())
+        config = load_config(path) if path else Config()
+        rules = load_rules([*config.rule_dirs, *options.rules_dirs])
+        validate_against_rules(config, rules)
+        kube = (
+            parse_kube_version(options.kube_version, "--kube-version")
+            if options.kube_version
+            else config.kube_version or DEFAULT_KUBE_VERSION
+        )
+    except (ConfigError, RuleError) as exc:
+        raise UsageError(str(exc)) from None
+    known = {rule.id for rule in rules}
+    for option, ids in (("--select", options.select), ("--ignore", options.ignore)):
+        for rule_id in ids:
+            if rule_id not in known:
+                raise UsageError(f"{option}: unknown rule {rule_id!r} (see `sidecarlint rules`)")
+    chosen = set(options.select or config.select or known)
+    chosen -= set(options.ignore) | set(config.disable)
+    catalog = catalog_module.load(config.sidecars)
+    return config, Ruleset(rules, chosen, config.severity, config.params, kube, catalog)
+
+
+def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
+    """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
+    from sidecarlint import render
+    from sidecarlint.discover import STDIN, discover
+    from sidecarlint.engine import settle
+    from sidecarlint.findings import with_printable_paths
+    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
+    from sidecarlint.scan import Input, ScanOptions, scan
+    from sidecarlint.suppress import unused
+
+    options = options or LintOptions()
+    config, ruleset = prepare(options)
+    found = discover(
+        list(paths) or ([] if options.charts else ["."]),
+        config.exclude,
+        list(options.charts),
+        lambda: render.kustomize_command() is not None,
+    )
+    count = 0
+
+    def inputs():  # made as the walk finds them: a huge tree costs no list of its files
+        nonlocal count
+        for path in found.files:
+            count += 1
+            if path == STDIN:
+                yield Input("stdin", options.stdin_filename or "-", options.stdin or b"")
+            else:
+                yield Input("file", os.path.normpath(path))
+        for chart in found.charts:
+            count += 1
+            yield Input("chart", os.path.normpath(chart))
+        for directory in found.kustomizations:
+            count += 1
+            yield Input("kustomization", directory)
+
+    kube = ruleset.kube
+    scan_options = ScanOptions(
+        max_bytes=config.max_file_bytes or DEFAULT_MAX_FILE_BYTES,
+        chart_roots=tuple(options.chart_roots),
+        values=tuple(options.values),
+        sets=tuple(options.sets),
+        helm_kube=f"v{kube[0]}.{kube[1]}.0"
+        if options.kube_version or config.kube_version
+        else None,
+    )
+    findings: list[Finding] = []
+    parts: list[Facts] = []
+    declarations = []
+    for linted in scan(inputs(), ruleset, scan_options, options.jobs):
+        findings.extend(linted.findings)
+        declarations.extend(linted.declarations)
+        if linted.facts:
+            parts.append(linted.facts)
+    for path, message, fields in found.problems:
+        finding = ruleset.finding("unreadable-file", message, fields, path)
+        if finding is not None:
+            findings.append(finding)
+    config_native = {
+        mesh: settings["native"]
+        for mesh, settings in config.mesh.items()
+        if mesh != "namespaces" and "native" in settings
+    }
+    facts = facts_module.merge(parts, dict(config.mesh.get("namespaces", {})), config_native)
+    findings = with_printable_paths(settle(findings, facts, ruleset))
+    findings += unused(declarations, findings, ruleset)
+    findings.sort(key=Finding.sort_key)
+    rules = [active.rule for active in ruleset.active.values()]
+    return LintResult(findings, count, facts, rules, config)

@@ -1,0 +1,162 @@
+"""Injection: sidecars a mesh adds at admission, read from labels and annotations on the pod
+and on its Namespace.
+
+Besides its check, this family gathers the run-wide facts it needs (`gather`: Namespace
+labels, meshes installed with native sidecars switched on) and settles its pending findings
+once every input has been read (`settle`): a Job whose namespace is labelled in another file
+is only known to be injected then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sidecarlint.check import NO_CONTAINER, CheckContext, Hit
+from sidecarlint.facts import Facts
+from sidecarlint.workloads import Workload, containers, dig, env_value
+
+NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
+
+
+def signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
+    """The first signal found in the given label/annotation maps: (map, key, 'key: value')."""
+    for found in signals:
+        key = found["key"]
+        wanted = found.get("value")
+        for mapping in maps:
+            if isinstance(mapping, dict) and key in mapping:
+                value = mapping[key]
+                text = str(value).lower() if isinstance(value, bool) else str(value)
+                if wanted is None or text == str(wanted):
+                    return mapping, key, f"{key}: {text}"
+    return None
+
+
+_SHARED: dict[tuple, tuple] = {}
+
+
+def _shared(value: tuple) -> tuple:
+    """One copy of each pending condition: every Job of a namespace carries the same one."""
+    if len(_SHARED) > 4096:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
+def _fields(sidecar, kind: str, why: str, context: CheckContext) -> dict:
+    inject = sidecar.inject or {}
+    fixes = []
+    if context.natives_apply and inject.get("native_fix"):
+        fixes.append(inject["native_fix"])
+    fixes += [inject[k] for k in ("disable_fix", "quit_fix") if inject.get(k)]
+    return {"title": sidecar.title, "kind": kind, "why": why, "fixes": "; or ".join(fixes)}
+
+
+def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """A signal on the pod is a finding once the run shows the mesh does not inject natively;
+    a signal that can only come from the namespace is one compact pending hit, settled once
+    every Namespace object of the run is known."""
+    if not workload.runs_to_completion:
+        return
+    pod = workload.pod
+    labels = workload.pod_metadata.get("labels")
+    annotations = workload.pod_metadata.get("annotations")
+    present = set()
+    for key in ("initContainers", "containers"):
+        for container in containers(pod, key):
+            sidecar = context.catalog.match(container)
+            if sidecar is not None:
+                present.add(sidecar.id)
+    namespace = workload.namespace or "default"
+    by_namespace: list[tuple[str, bool]] = []
+    keys = {
+        *(labels if isinstance(labels, dict) else ()),
+        *(annotations if isinstance(annotations, dict) else ()),
+    }
+    for sidecar in context.catalog.injectors():
+        inject = sidecar.inject or {}
+        mesh = inject["mesh"]
+        if sidecar.id in present:
+            continue  # already in the manifest: job-legacy-sidecar speaks for it
+        if mesh == "istio" and pod.get("hostNetwork") is True:
+            continue  # Istio never injects into host-network pods
+        forced_legacy = False
+        if not keys.isdisjoint(sidecar.signal_keys):  # the pod has keys this mesh reads
+            if signal(inject.get("disable", []), labels, annotations):
+                continue
+            if signal(inject.get("native", []), labels, annotations):
+                continue
+            forced_legacy = bool(signal(inject.get("legacy", []), labels, annotations))
+            found = signal(inject.get("enable", []), labels, annotations)
+            if found:
+                node, key, why = found
+                if forced_legacy:
+                    fields = _fields(sidecar, workload.kind, why, context)
+                    yield Hit(node, "default", fields, key, NO_CONTAINER)
+                else:
+                    pending = (("legacy", mesh, sidecar.id, why),)
+                    yield Hit(node, "default", None, key, NO_CONTAINER, pending)
+                continue
+        if inject.get("namespace"):
+            by_namespace.append((sidecar.id, forced_legacy))
+    if by_namespace:
+        pending = _shared((("namespace", namespace, tuple(by_namespace)),))
+        yield Hit(workload.pod_metadata or pod, "default", None, None, NO_CONTAINER, pending)
+
+
+def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
+    """The hits a pending condition turns into, now that the run's facts are known."""
+    condition = pending[0]
+    by_id = {sidecar.id: sidecar for sidecar in context.catalog.sidecars}
+    if condition[0] == "legacy":
+        _, mesh, sidecar_id, why = condition
+        if facts.native.get(mesh, False):
+            return []
+        return [Hit(None, "default", _fields(by_id[sidecar_id], kind, why, context))]
+    _, namespace, sidecars = condition
+    labels = facts.namespaces.get(namespace, {})
+    hits = []
+    for sidecar_id, forced_legacy in sidecars:
+        sidecar = by_id[sidecar_id]
+        inject = sidecar.inject or {}
+        found = signal(inject.get("namespace", []), labels)
+        if not found or signal(inject.get("disable", []), labels):
+            continue
+        if not forced_legacy and facts.native.get(inject["mesh"], False):
+            continue
+        why = f"namespace '{namespace}' has {found[2]}"
+        hits.append(Hit(None, "default", _fields(sidecar, kind, why, context)))
+    return hits
+
+
+def gather(data: object, facts: Facts) -> None:
+    """Remember what other objects in the run say: Namespaces (their injection labels) and
+    a mesh installation with native sidecars switched on (istiod, IstioOperator, values)."""
+    if not isinstance(data, dict):
+        return
+    kind = data.get("kind")
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    if kind == "Namespace" and isinstance(metadata.get("name"), str):
+        merged: dict = {}
+        for key in ("labels", "annotations"):
+            if isinstance(metadata.get(key), dict):
+                merged.update(metadata[key])
+        facts.add_namespace(metadata["name"], merged)
+        return
+    value = None
+    if kind == "IstioOperator":
+        value = env_value(dig(data, "spec", "components", "pilot", "k8s", "env"), NATIVE)
+        if value is None:
+            value = dig(data, "spec", "values", "pilot", "env", NATIVE)
+    elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
+        for container in dig(data, "spec", "template", "spec", "containers") or ():
+            found = env_value(container.get("env"), NATIVE) if isinstance(container, dict) else None
+            value = found if found is not None else value
+    elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
+        value = dig(data, "pilot", "env", NATIVE)
+    if value is not None:
+        facts.add_native("istio", str(value).lower() == "true")
+
+
+CHECKS = {"job-injected-legacy-sidecar": job_injected_legacy_sidecar}
+SETTLE = {"job-injected-legacy-sidecar": settle}
+GATHER = {"job-injected-legacy-sidecar": gather}

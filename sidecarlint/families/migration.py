@@ -1,0 +1,31 @@
+"""Migration: legacy sidecars in long-running pods that would work better as native ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sidecarlint.check import CheckContext, Hit, name_of
+from sidecarlint.families.run_to_completion import probe_hint
+from sidecarlint.workloads import Workload, containers
+
+
+def sidecar_not_native(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    if workload.runs_to_completion or not context.natives_apply:
+        return
+    matched = [(c, context.catalog.match(c)) for c in containers(workload.pod, "containers")]
+    if not any(s is None for _, s in matched):
+        return  # the sidecar is the workload itself (a gateway, an agent DaemonSet)
+    for container, sidecar in matched:
+        if sidecar is None:
+            continue
+        native_fix = (sidecar.inject or {}).get("native_fix")
+        fields = {
+            "title": sidecar.title,
+            "name": name_of(container),
+            "hint": probe_hint(sidecar),
+            "injected": f"; if {sidecar.title} is injected, {native_fix}" if native_fix else "",
+        }
+        yield Hit(container, "default", fields)
+
+
+CHECKS = {"sidecar-not-native": sidecar_not_native}
