@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
+from jmespath.visitor import TreeInterpreter
 
 from sidecarlint import families
 from sidecarlint.catalog import Catalog
@@ -279,12 +280,11 @@ _builtin: list[Rule] | None = None
 def builtin_rules() -> list[Rule]:
     global _builtin
     if _builtin is None:
-        from sidecarlint.builtin_rules import FOLDER as folder
+        from sidecarlint import builtin_rules as files
 
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
         _builtin = [
-            parse_rule(name[: -len(".yaml")], _read_yaml(os.path.join(folder, name)), name, True)
-            for name in names
+            parse_rule(name[: -len(".yaml")], data, name, True)
+            for name, data in files.load().items()
             if name != "sidecars.yaml"
         ]
     return _builtin
@@ -328,6 +328,28 @@ class _Fields(dict):
 _FIND_ERRORS = (JMESPathError, TypeError, ValueError, AttributeError, RecursionError)
 
 
+class Interpreter(TreeInterpreter):
+    """jmespath's tree interpreter, one per rule and run, with a dispatch table of its own:
+    `expression.search()` makes an interpreter per call, and the stock `visit()` takes
+    `*args, **kwargs` and looks each node's method up again. Only the public visitor
+    protocol (`visit_<node type>` methods) is used."""
+
+    def __init__(self, options: jmespath.Options) -> None:
+        super().__init__(options)
+        self.visitors: dict[str, Callable] = {}
+
+    def visit(self, node: dict, value: object) -> object:  # type: ignore[override]
+        method = self.visitors.get(node["type"])
+        if method is None:
+            method = self.visitors[node["type"]] = getattr(
+                self, "visit_" + node["type"], self.default_visit
+            )
+        return method(node, value)
+
+    def search(self, expression: Any, value: object) -> object:
+        return self.visit(expression.parsed, value)
+
+
 class ActiveRule:
     """A rule enabled in this run, with the severity and params config gives it."""
 
@@ -345,7 +367,9 @@ class ActiveRule:
         self.params = {name: p.default for name, p in rule.params.items()}
         self.params.update(params)
         self.context = CheckContext(self.params, kube, catalog)
-        self.options = jmespath.Options(custom_functions=RuleFunctions(self.params, kube, catalog))
+        self.interpreter = Interpreter(
+            jmespath.Options(custom_functions=RuleFunctions(self.params, kube, catalog))
+        )
 
     @property
     def severity(self) -> str:
@@ -374,7 +398,7 @@ class ActiveRule:
             yield from self.rule.check(workload, self.context)
             return
         try:
-            result = self.rule.find.search(context, self.options)
+            result = self.interpreter.search(self.rule.find, context)
         except _FIND_ERRORS:
             return  # a value of the wrong shape: the rule does not apply to this workload
         if result is None or result is False or result == []:
@@ -395,7 +419,7 @@ class ActiveRule:
         fields.update(self.params)
         for name, expression in self.rule.values.items():
             try:
-                value = expression.search(node, self.options)
+                value = self.interpreter.search(expression, node)
             except _FIND_ERRORS:
                 value = None
             fields[name] = "" if value is None else value
