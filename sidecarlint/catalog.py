@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 from fnmatch import translate
 
@@ -259,11 +258,9 @@ _builtin: list[Sidecar] | None = None
 def builtin() -> list[Sidecar]:
     global _builtin
     if _builtin is None:
-        from sidecarlint.builtin_rules import FOLDER
-        from sidecarlint.loader import YAML_LOADER
+        from sidecarlint import builtin_rules as files
 
-        with open(os.path.join(FOLDER, "sidecars.yaml"), encoding="utf-8") as handle:
-            data = yaml.load(handle.read(), Loader=YAML_LOADER) or {}
+        data = files.load().get("sidecars.yaml") or {}
         _builtin = parse_entries(data.get("sidecars"), "sidecars.yaml")
     return _builtin
 
