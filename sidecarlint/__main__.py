@@ -1,3 +1,3 @@
-from sidecarlint.cli import run
+from sidecarlint.cli import console_main
 
-run()
+console_main()

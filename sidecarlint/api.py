@@ -150,7 +150,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         declarations.extend(linted.declarations)
         if linted.facts:
             parts.append(linted.facts)
-    for path, message, fields in found.problems:
+    for path, message, fields in found.unreadable:
         finding = ruleset.finding("unreadable-file", message, fields, path)
         if finding is not None:
             findings.append(finding)

@@ -33,7 +33,7 @@ def main() -> None:
     never exit."""
 
 
-def run() -> None:
+def console_main() -> None:
     """The console script: run the command, then leave at once. A pre-commit hook starts
     sidecarlint constantly, and tearing the interpreter down (freeing every module, rule and
     finding one by one) is about a tenth of a one-file run; the OS reclaims it all anyway."""

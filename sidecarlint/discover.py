@@ -16,14 +16,14 @@ class Discovery:
         files: Iterator[str] | None = None,
         charts: list[str] | None = None,
         kustomizations: list[str] | None = None,
-        problems: list[tuple[str, str, dict]] | None = None,
+        unreadable: list[tuple[str, str, dict]] | None = None,
     ) -> None:
         # Filled as the walk goes: iterate `files` first; the other lists are complete after.
         self.files = iter(()) if files is None else files
         self.charts = [] if charts is None else charts
         self.kustomizations = [] if kustomizations is None else kustomizations
         # (path, message key of unreadable-file, fields)
-        self.problems = [] if problems is None else problems
+        self.unreadable = [] if unreadable is None else unreadable
 
 
 def _posix(path: str) -> str:
@@ -118,7 +118,7 @@ def _files(
             pending.clear()
             continue
         if not os.path.lexists(path):
-            found.problems.append((path, "missing", {}))
+            found.unreadable.append((path, "missing", {}))
             continue
         if is_excluded(path, exclude):
             continue
@@ -152,7 +152,7 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
         return
 
     def on_error(error: OSError) -> None:
-        found.problems.append((error.filename or top, "cannot-list", {"reason": error.strerror}))
+        found.unreadable.append((error.filename or top, "cannot-list", {"reason": error.strerror}))
 
     for directory, folders, files in _tree(top, on_error):
         kept = []

@@ -7,7 +7,6 @@ findings with `_replace`.
 
 from __future__ import annotations
 
-import hashlib
 from typing import NamedTuple
 
 SEVERITIES = ("info", "warning", "error")
@@ -105,6 +104,8 @@ def with_printable_paths(findings: list[Finding]) -> list[Finding]:
 def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     """A fingerprint that survives unrelated edits: from the rule, the path, the object and
     the container, never the line; the n-th finding with the same key gets ':n'."""
+    import hashlib  # only runs that need fingerprints pay for importing it
+
     seen: dict[str, int] = {}
     result = []
     for finding in findings:
