@@ -21,7 +21,10 @@ def _split_ids(values: tuple[str, ...]) -> list[str]:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"sidecarlint: error: {message}", err=True)
+    from sidecarlint.findings import visible
+
+    # a message may quote a config or rule file, which a pull request can write
+    click.echo(f"sidecarlint: error: {visible(message)}", err=True)
     sys.exit(2)
 
 

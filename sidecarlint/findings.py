@@ -85,6 +85,29 @@ def printable(text: str) -> str:
     return text
 
 
+_CONTROLS = {
+    **{c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]},
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x2028: "\\u2028",  # line and paragraph separators end a line in some viewers
+    0x2029: "\\u2029",
+    # bidirectional overrides and isolates reorder what a reader sees ("trojan source")
+    **{c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+}
+
+
+def visible(text: str) -> str:
+    """`text` on one line, with nothing a terminal or a log reader acts on: control
+    characters (newline, ESC, ...) are shown as escapes such as \\n and \\x1b, and the bytes
+    of an undecodable file name as \\xNN. Every string from a manifest passes through this
+    before it reaches a terminal, a log or an annotation."""
+    text = printable(text)
+    if text.isprintable():
+        return text
+    return text.translate(_CONTROLS)
+
+
 def with_printable_paths(findings: list[Finding]) -> list[Finding]:
     """Paths come from the file system and from the command line, which may hold any
     bytes; a finding's message may quote its path."""

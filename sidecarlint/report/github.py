@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from sidecarlint.findings import visible
 from sidecarlint.report import Report
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escaping of a workflow command's data (%, CR, LF), then every other control
+    character shown visibly: an annotation is exactly one line."""
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _property(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from sidecarlint.findings import visible
 from sidecarlint.report import Report
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -15,6 +16,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def format_finding(finding, color: bool = False) -> str:
+    """One line: every string from a manifest or a file name is shown with its control
+    characters escaped, so no manifest can start a line of its own or colour the terminal."""
     severity = finding.severity
     if color:
         severity = f"{COLORS.get(severity, '')}{severity}{RESET}"
@@ -28,9 +31,8 @@ def format_finding(finding, color: bool = False) -> str:
     if finding.suppressed:
         context.append(f"suppressed: {finding.justification or 'yes'}")
     tail = f" [{' '.join(context)}]" if context else ""
-    return (
-        f"{finding.path}:{finding.line}:{finding.column}: {severity} {finding.rule} "
-        f"{finding.message}{tail}"
+    return visible(f"{finding.path}:{finding.line}:{finding.column}: ") + (
+        f"{severity} {finding.rule} {visible(finding.message + tail)}"
     )
 
 
