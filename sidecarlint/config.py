@@ -179,8 +179,17 @@ def load_config(path: str) -> Config:
     config.params = {str(k): dict(v) for k, v in params.items()}
     size = data.get("max_file_bytes")
     if size is not None:
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise ConfigError(f"{path}: max_file_bytes: must be a positive integer")
+        from sidecarlint.loader import MAX_FILE_BYTES_LIMIT
+
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, int)
+            or not 0 < size <= MAX_FILE_BYTES_LIMIT
+        ):
+            raise ConfigError(
+                f"{path}: max_file_bytes: must be a whole number of bytes from 1 to "
+                f"{MAX_FILE_BYTES_LIMIT} (1 GiB)"
+            )
         config.max_file_bytes = size
     if data.get("sidecars") is not None:
         from sidecarlint.catalog import CatalogError, parse_entries

@@ -38,14 +38,21 @@ def workload_context(workload: Workload) -> dict:
     return context
 
 
-def owner_container(pod: dict, node: object) -> dict | None:
+def owner_container(workload: Workload, node: object) -> dict | None:
     """The container that is `node` or holds it (searched only when a finding needs it)."""
+    pod = workload.pod
     lists = [pod.get(key) for key in CONTAINER_LISTS]
-    for items in lists:
-        if isinstance(items, list):
-            for container in items:
-                if container is node:
-                    return container
+    by_id = workload.memo.get("containers by id")
+    if by_id is None:  # made once per pod: a pod of many containers and findings stays linear
+        by_id = workload.memo["containers by id"] = {
+            id(container): container
+            for items in lists
+            if isinstance(items, list)
+            for container in items
+            if isinstance(container, dict)
+        }
+    if id(node) in by_id:
+        return by_id[id(node)]
     for items in lists:
         if not isinstance(items, list):
             continue
@@ -162,7 +169,7 @@ def make_finding(
     elif isinstance(hit.container, dict):
         container = hit.container
     else:
-        container = owner_container(workload.pod, hit.node)
+        container = owner_container(workload, hit.node)
     if hit.pending:
         message = ""  # written when the run's facts settle it (settle below)
     elif active.rule.find is not None:

@@ -38,7 +38,12 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_DEPTH = 1000
 MAX_DOCUMENTS = 10_000
+# Aliases may expand a document to this many times its own length (plus a margin for
+# small files); past that it is an alias bomb, reported and skipped from there.
+ALIAS_EXPANSION_FACTOR = 100
+ALIAS_EXPANSION_MINIMUM = 1_000_000
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES_LIMIT = 1024 * 1024 * 1024  # the largest max_file_bytes config accepts
 
 _TEMPLATE_MARKER = r"\{\{-?\s*[-.$\w/(\"'!]|\{%"
 _SOURCE_COMMENT = r"(?m)^#\s*Source:\s*(\S.*?)\s*$"
@@ -140,6 +145,27 @@ def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
+class _LineCounter:
+    """Line and column of offsets asked for in increasing order, in time linear in the text
+    (counting from the start for each would be quadratic in the number of offsets)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0  # counted up to here
+        self.line = 1  # the line `offset` is on
+        self.start = 0  # where that line starts
+
+    def at(self, offset: int) -> tuple[int, int]:
+        if offset < self.offset:  # not in order: count from the start
+            self.offset, self.line, self.start = 0, 1, 0
+        newlines = self.text.count("\n", self.offset, offset)
+        if newlines:
+            self.line += newlines
+            self.start = self.text.rfind("\n", self.offset, offset) + 1
+        self.offset = offset
+        return self.line, offset - self.start + 1
+
+
 def decode(data: bytes) -> tuple[str | None, Problem | None]:
     """Bytes → text (UTF-8 with or without BOM, or UTF-16 with a BOM)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -177,8 +203,17 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
             return LoadedFile(path, problems=[Problem("unreadable-file", "not-regular")])
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            # A bounded read allocates its whole bound first: read a regular file whole.
-            data = handle.read() if 0 < size <= max_bytes else handle.read(max_bytes + 1)
+            if size > max_bytes:
+                data = b""
+            elif size:
+                data = handle.read(size + 1)  # a regular file whole (and a byte more if it grew)
+            else:  # a size the file system does not know: read in pieces, never the bound at once
+                pieces: list[bytes] = []
+                got = 0
+                while got <= max_bytes and (piece := handle.read(min(65536, max_bytes + 1 - got))):
+                    pieces.append(piece)
+                    got += len(piece)
+                data = b"".join(pieces)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         if exc.errno == 40:  # ELOOP
@@ -186,7 +221,7 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedFile:
         return LoadedFile(
             path, problems=[Problem("unreadable-file", "cannot-read", {"reason": reason})]
         )
-    if len(data) > max_bytes:
+    if size > max_bytes or len(data) > max_bytes:
         return LoadedFile(
             path,
             problems=[
@@ -286,8 +321,9 @@ def load_text(path: str, text: str) -> LoadedFile:
         chunk = text[offset:]
     _attach_sources(text, loaded.documents)
     if "sidecarlint:" in text:
+        lines = _LineCounter(text)
         for match in re.finditer(IGNORE_COMMENT, text):
-            line, column = _line_col_of_offset(text, match.start())
+            line, column = lines.at(match.start())
             rules = [r.strip() for r in match.group(1).split(",") if r.strip()]
             # a later comment on the line is not the reason
             reason = re.split(r"(?:^|\s)#", match.group(2))[0].strip()
@@ -317,9 +353,8 @@ def _attach_sources(text: str, documents: list[Document]) -> None:
     one above the document's first line."""
     if "Source:" not in text or not documents:
         return
-    comments = [
-        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in re.finditer(_SOURCE_COMMENT, text)
-    ]
+    lines = _LineCounter(text)
+    comments = [(lines.at(m.start())[0], m.group(1)) for m in re.finditer(_SOURCE_COMMENT, text)]
     index = 0
     current = None
     for document in documents:
@@ -351,6 +386,12 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
     merges: list | None = None
     stack: list[tuple] = []
     open_ids: set[int] = set()
+    # Alias expansion, in characters of the text: what an anchored collection stands for
+    # (its own text plus what the aliases inside it expand to), and the document's total.
+    # Aliases are shared, never copied, but a rule that walks them walks the expansion.
+    weights: dict[int, int] = {}
+    expanded = 0
+    limit = ALIAS_EXPANSION_FACTOR * len(text) + ALIAS_EXPANSION_MINIMUM
     anchors: dict[str, object] = {}
     root: object = None
     content_line = 0
@@ -374,8 +415,13 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 if merges:
                     _apply_merges(container, keys, merges)
                 done = container
-                if open_ids:
+                if open_ids and id(done) in open_ids:
                     open_ids.discard(id(done))
+                    start, expanded_before = weights[id(done)]
+                    weights[id(done)] = (
+                        event.start_mark.index - start + expanded - expanded_before,
+                        0,
+                    )
                 container, is_map, keys, key, has_key, key_mark, merges = stack.pop()
                 if container is None:
                     root = done
@@ -393,6 +439,7 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                 if event.anchor:  # only an anchored node can be aliased, or contain its alias
                     anchors[event.anchor] = new
                     open_ids.add(id(new))
+                    weights[id(new)] = (mark.index, expanded)
                 if is_map and not has_key:  # where a key is expected
                     raise LoadError("collection-key", None, *_at(mark, base))
                 stack.append((container, is_map, keys, key, has_key, key_mark, merges))
@@ -414,6 +461,14 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                         )
                     )
                     value = None
+                else:
+                    expanded += weights.get(id(value), (1, 0))[0]
+                    if expanded > limit:
+                        raise LoadError(
+                            "alias-expansion",
+                            {"factor": ALIAS_EXPANSION_FACTOR},
+                            *_at(mark, base),
+                        )
                 source = mark
             elif kind is DocumentStartEvent:
                 root = None
@@ -435,6 +490,8 @@ def _parse_stream(text: str, base: int, loaded: LoadedFile) -> LoadError | None:
                     content_line = (Positions._position(nodes[id(root)]) or (content_line,))[0]
                 documents.append(Document(root, len(documents), content_line))
                 anchors = {}
+                weights = {}
+                expanded = 0
                 continue
             elif kind is StreamEndEvent:
                 return None

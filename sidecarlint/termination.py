@@ -64,13 +64,26 @@ def seconds_text(value: float) -> str:
     return f"{value:g}s"
 
 
+# The API's seconds fields are int64, and a Go time.Duration is int64 nanoseconds: past
+# these no Kubernetes or mesh component accepts a value, so the model counts it as unknown
+# (and `invalid-number` reports it) instead of computing with infinities.
+INT64_MAX = 2**63 - 1
+MAX_DURATION_SECONDS = INT64_MAX / 1e9
+
+
+def in_range(value: object, maximum: float = INT64_MAX) -> bool:
+    """A number (not a boolean), finite, from 0 to `maximum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return 0 <= value <= maximum  # NaN compares false, infinities are out of range
+
+
 def _number_or_text(value: object) -> float | str | None:
-    """A non-negative number as float, a string as stripped text, anything else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value >= 0 else None
-    return value.strip() if isinstance(value, str) else None
+    """A number of seconds in range as float, a string as stripped text, anything else
+    None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if in_range(value) else None
+    return value.strip()[:100] if isinstance(value, str) else None
 
 
 def parse_duration(value: object) -> float | None:
@@ -79,13 +92,14 @@ def parse_duration(value: object) -> float | None:
     if not isinstance(text, str):
         return text
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
-    if not re.fullmatch(_GO_DURATION_FULL, text):
+        value = float(text)
+    elif re.fullmatch(_GO_DURATION_FULL, text):
+        value = 0.0
+        for number, unit in re.findall(_GO_DURATION, text):
+            value += float(number) * _GO_UNITS[unit]
+    else:
         return None
-    total = 0.0
-    for number, unit in re.findall(_GO_DURATION, text):
-        total += float(number) * _GO_UNITS[unit]
-    return total
+    return value if in_range(value, MAX_DURATION_SECONDS) else None
 
 
 def parse_sleep_argument(value: object) -> float | None:
@@ -96,7 +110,8 @@ def parse_sleep_argument(value: object) -> float | None:
     match = re.match(_SLEEP_ARG, text)
     if not match:
         return None
-    return float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
+    value = float(match.group(1)) * _SLEEP_UNITS[match.group(2)]
+    return value if in_range(value) else None
 
 
 def _sleep_seconds(operands: list[str]) -> float | None:
@@ -178,7 +193,7 @@ def prestop_seconds(container: dict) -> Estimate:
     sleep = hook.get("sleep")
     if isinstance(sleep, dict):
         seconds = sleep.get("seconds")
-        if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
+        if isinstance(seconds, int) and in_range(seconds):
             return Estimate(float(seconds), True, [f"preStop sleep {seconds_text(seconds)}"])
         return UNKNOWN
     exec_ = hook.get("exec")
@@ -335,6 +350,17 @@ def _annotation_seconds(
     if value is None:
         return UNKNOWN
     return Estimate(value, True, [f"{seconds_text(value)} ({key})"])
+
+
+# The pod annotations the model reads as a number of seconds or a Go duration.
+DURATION_ANNOTATIONS = (
+    STOP_ANNOTATION,
+    "config.linkerd.io/shutdown-grace-period",
+    "dapr.io/graceful-shutdown-seconds",
+    "dapr.io/block-shutdown-duration",
+    "kuma.io/sidecar-drain-time",
+    "consul.hashicorp.com/sidecar-proxy-lifecycle-shutdown-grace-period-seconds",
+)
 
 
 def sidecar_stop_seconds(

@@ -19,6 +19,7 @@ TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 # Core kinds that never carry a pod, however their fields look.
 NOT_WORKLOADS = {"ConfigMap", "Secret", "Service", "CustomResourceDefinition"}
 JOB_KINDS = {"Job", "CronJob"}
+INT64 = 2**63
 
 
 class Workload:
@@ -180,6 +181,6 @@ def grace_period(pod: dict) -> int | None:
     value = pod.get("terminationGracePeriodSeconds", 30)
     if value is None:
         return 30
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not -INT64 <= value < INT64:
+        return None  # not a number the API accepts: invalid-number reports it
     return value

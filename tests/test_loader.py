@@ -133,13 +133,29 @@ def test_recursive_alias_terminates():
     assert "refers to a node that contains it" in text(loaded.problems[0])
 
 
-def test_alias_bomb_stays_shared():
+def test_aliases_stay_shared():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 4):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    loaded = load_text("aliases.yaml", "\n".join(lines) + "\n")
+    data = loaded.documents[0].data
+    assert data["a3"][0] is data["a2"] and data["a2"][0] is data["a1"]
+    assert loaded.problems == []
+
+
+def test_alias_bomb_is_capped_and_reported():
+    """Nine levels of nine aliases stand for 387 million strings: past a hundred times the
+    document's own size the loader stops with a finding; the documents before it stay."""
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 10):
         prev = f"*a{i - 1}"
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
-    data = load_text("bomb.yaml", "\n".join(lines) + "\n").documents[0].data
-    assert data["a9"][0] is data["a8"] and data["a8"][0] is data["a7"]
+    loaded = load_text("bomb.yaml", "kind: Pod\n---\n" + "\n".join(lines) + "\n")
+    assert [d.data for d in loaded.documents] == [{"kind": "Pod"}]
+    [problem] = loaded.problems
+    assert (problem.rule, problem.message) == ("invalid-yaml", "alias-expansion")
+    assert "alias bomb" in text(problem)
 
 
 def test_binary_and_undecodable_input():

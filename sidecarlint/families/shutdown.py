@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-import yaml
-
 from sidecarlint import termination
 from sidecarlint.check import CheckContext, Hit, name_of
+from sidecarlint.loader import load_text
 from sidecarlint.termination import Estimate, Member, seconds_text
 from sidecarlint.workloads import Workload, containers, grace_period, is_native_sidecar
 
@@ -22,13 +21,15 @@ def _annotations(workload: Workload) -> dict:
 
 
 def _istio_proxy_config(annotations: dict) -> dict | None:
+    """Istio's `proxy.istio.io/config` annotation, a YAML document in a string: read with
+    the same bounded loader as the manifests (a hostile annotation can nest or alias)."""
     raw = annotations.get("proxy.istio.io/config")
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or len(raw) > 65536:
         return None
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    loaded = load_text("proxy.istio.io/config", raw)
+    if loaded.problems or len(loaded.documents) != 1:
         return None
+    value = loaded.documents[0].data
     return value if isinstance(value, dict) else None
 
 
@@ -63,6 +64,14 @@ def _new_member(container: dict, workload: Workload, context: CheckContext) -> M
     return Member(name, termination.prestop_seconds(container), stop)
 
 
+def _shortened(steps: list[str], most: int = 12) -> list[str]:
+    """The steps of a message: all of them, or the first and last few of a long chain."""
+    if len(steps) <= most:
+        return steps
+    half = most // 2
+    return [*steps[:half], f"... {len(steps) - 2 * half} more ...", *steps[-half:]]
+
+
 def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterator[Hit]:
     pod = workload.pod
     grace = grace_period(pod)
@@ -84,7 +93,7 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
     fields = {
         "bound": "" if budget.exact else "at least ",
         "need": seconds_text(budget.need),
-        "steps": ", ".join(budget.steps),
+        "steps": ", ".join(_shortened(budget.steps)),
         "grace": grace,
         "default": "" if "terminationGracePeriodSeconds" in pod else " (the default)",
         "suggest": math.ceil(budget.need) + margin,

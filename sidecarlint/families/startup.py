@@ -13,23 +13,28 @@ def init_container_before_sidecar(workload: Workload, context: CheckContext) -> 
     """A regular init container declared before native sidecars that give network/data access."""
     catalog = context.catalog
     inits = containers(workload.pod, "initContainers")
-    for index, container in enumerate(inits):
-        if is_native_sidecar(container) or catalog.is_mesh_init(container):
-            continue
-        later = []
-        for sidecar_container in inits[index + 1 :]:
-            sidecar = (
-                catalog.match(sidecar_container) if is_native_sidecar(sidecar_container) else None
-            )
+    later: list[str] = []  # the access-giving native sidecars after the current one
+    hits = []
+    for container in reversed(inits):  # one pass from the end: linear in the containers
+        if is_native_sidecar(container):
+            sidecar = catalog.match(container)
             if sidecar is not None and sidecar.provides_access:
-                later.append(f"'{name_of(sidecar_container)}' ({sidecar.title})")
-        if later:
+                later.append(f"'{name_of(container)}' ({sidecar.title})")
+            continue
+        if later and not catalog.is_mesh_init(container):
+            named = later[::-1][:MAX_NAMED]
+            if len(later) > MAX_NAMED:
+                named.append(f"{len(later) - MAX_NAMED} more")
             fields = {
                 "name": name_of(container),
                 "s": "s" if len(later) > 1 else "",
-                "sidecars": " and ".join(later),
+                "sidecars": " and ".join(named),
             }
-            yield Hit(container, "default", fields)
+            hits.append(Hit(container, "default", fields))
+    yield from reversed(hits)
+
+
+MAX_NAMED = 5  # sidecars named in one message; the rest are counted
 
 
 CHECKS = {"init-container-before-sidecar": init_container_before_sidecar}
