@@ -13,6 +13,7 @@ findings. Nothing here prints or exits; the CLI renders the result and sets the 
 from __future__ import annotations
 
 import os
+import shlex
 from typing import NamedTuple
 
 from sidecarlint import facts as facts_module
@@ -45,6 +46,7 @@ class LintOptions(NamedTuple):
     stdin: bytes | None = None  # what '-' in the paths reads
     stdin_filename: str | None = None  # the path to report for it
     cwd: str | None = None  # where the config search starts (default: the current folder)
+    allow_remote: bool | None = None  # let kustomize fetch remote resources (default: config)
 
 
 class LintResult(NamedTuple):
@@ -72,11 +74,16 @@ def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
         parse_kube_version,
         validate_against_rules,
     )
+    from sidecarlint.discover import inside, repository_root
     from sidecarlint.rules import RuleError, load_rules
 
     try:
         path = options.config or find_config(options.cwd or os.getcwd())
         config = load_config(path) if path else Config()
+        root = repository_root(options.cwd or os.getcwd(), config.path)
+        for folder in config.rule_dirs:
+            if not inside(folder, (root,)):
+                raise ConfigError(f"{config.path}: rule_dirs: {folder} is outside the repository")
         rules = load_rules([*config.rule_dirs, *options.rules_dirs])
         validate_against_rules(config, rules)
         kube = (
@@ -99,22 +106,56 @@ def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
 
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
-    from sidecarlint import render
-    from sidecarlint.discover import STDIN, discover
+    from sidecarlint import kustomize, render
+    from sidecarlint.discover import STDIN, Noted, discover, repository_root
     from sidecarlint.engine import settle
-    from sidecarlint.findings import with_printable_paths
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
     from sidecarlint.scan import Input, ScanOptions, scan
     from sidecarlint.suppress import unused
 
     options = options or LintOptions()
     config, ruleset = prepare(options)
-    found = discover(
-        list(paths) or ([] if options.charts else ["."]),
-        config.exclude,
-        list(options.charts),
-        lambda: render.kustomize_command() is not None,
+    paths = list(paths) or ([] if options.charts else ["."])
+    # What content may make sidecarlint read: the repository and what the user named.
+    named = [*paths, *options.charts, *options.chart_roots]
+    bounds = tuple(
+        dict.fromkeys(
+            [
+                repository_root(options.cwd or os.getcwd(), config.path),
+                *(os.path.realpath(p) for p in named if p != STDIN and os.path.exists(p)),
+            ]
+        )
     )
+    allow_remote = config.allow_remote if options.allow_remote is None else options.allow_remote
+    overlay_notes: list[Noted] = []
+
+    def plan_overlay(directory: str) -> bool:
+        """Render this overlay? Not when it would fetch from the network (unless allowed)
+        or load a folder outside the bounds, nor without kustomize; its files are then
+        linted one by one, and each reason is a finding."""
+        blocked = False
+        for ref in kustomize.references(directory, bounds):
+            if ref.kind == "outside":
+                rule, message, fields = "outside-repository", "kustomize", {"reference": ref.text}
+            elif not allow_remote:
+                rule, message, fields = "remote-resource", "default", {"reference": ref.text}
+            else:
+                continue
+            overlay_notes.append(Noted(rule, ref.path, message, fields, ref.line, ref.column))
+            blocked = True
+        if blocked:
+            return False
+        if render.kustomize_command() is None:
+            fields = {
+                "overlay": os.path.normpath(directory),
+                "command": shlex.join(["kubectl", "kustomize", directory]),
+            }
+            display = os.path.normpath(render.kustomization_file(directory) or directory)
+            overlay_notes.append(Noted("render-unavailable", display, "kustomize", fields))
+            return False
+        return True
+
+    found = discover(paths, config.exclude, list(options.charts), plan_overlay, bounds)
     count = 0
 
     def inputs():  # made as the walk finds them: a huge tree costs no list of its files
@@ -141,6 +182,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         helm_kube=f"v{kube[0]}.{kube[1]}.0"
         if options.kube_version or config.kube_version
         else None,
+        bounds=bounds,
     )
     findings: list[Finding] = []
     parts: list[Facts] = []
@@ -150,8 +192,11 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         declarations.extend(linted.declarations)
         if linted.facts:
             parts.append(linted.facts)
-    for path, message, fields in found.unreadable:
-        finding = ruleset.finding("unreadable-file", message, fields, path)
+    for note in [*found.noted, *overlay_notes]:
+        path = note.path if note.path == STDIN else os.path.normpath(note.path)
+        finding = ruleset.finding(
+            note.rule, note.message, note.fields, path, note.line, note.column
+        )
         if finding is not None:
             findings.append(finding)
     config_native = {
@@ -160,7 +205,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         if mesh != "namespaces" and "native" in settings
     }
     facts = facts_module.merge(parts, dict(config.mesh.get("namespaces", {})), config_native)
-    findings = with_printable_paths(settle(findings, facts, ruleset))
+    findings = settle(findings, facts, ruleset)
     findings += unused(declarations, findings, ruleset)
     findings.sort(key=Finding.sort_key)
     rules = [active.rule for active in ruleset.active.values()]

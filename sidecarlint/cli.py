@@ -6,8 +6,11 @@ configuration error, or input that could not be read or parsed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 import click
 
@@ -49,8 +52,9 @@ def console_main() -> None:
         print(code, file=sys.stderr)
         code = 1
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the stream was closed before we started
+                stream.flush()
     except OSError:  # a closed pipe (sidecarlint check | head): nothing left to say
         code = code or 1
     os._exit(code or 0)
@@ -138,6 +142,12 @@ def console_main() -> None:
 )
 @click.option("--set", "sets", multiple=True, help="Passed to `helm template --set`.")
 @click.option(
+    "--allow-remote/--no-allow-remote",
+    default=None,
+    help="Let kustomize fetch remote resources (default: allow_remote in config, else no). "
+    "On untrusted pull requests pass --no-allow-remote.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -163,12 +173,20 @@ def check(
     charts,
     values,
     sets,
+    allow_remote,
     jobs,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     from sidecarlint.api import UNREADABLE_TAG, LintOptions, UsageError, lint
     from sidecarlint.findings import at_or_above
 
+    if "-" in paths and sys.stdin is None:
+        _fail("standard input is closed, so '-' cannot be read")
+    if output is None and sys.stdout is None:
+        _fail("standard output is closed: write the report with --output FILE")
+    for target, option in ((output, "--output"), (write_baseline, "--write-baseline")):
+        if target and _is_an_input(target, paths, charts):
+            _fail(f"{option} {target} is one of the files being linted; write it elsewhere")
     options = LintOptions(
         config=config_path,
         rules_dirs=tuple(rules_dir),
@@ -180,6 +198,7 @@ def check(
         sets=tuple(sets),
         chart_roots=tuple(chart_root),
         jobs=jobs,
+        allow_remote=allow_remote,
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=stdin_filename,
     )
@@ -197,13 +216,13 @@ def check(
         from sidecarlint.findings import with_fingerprints
 
         findings = with_fingerprints(findings)
-    if baseline is not None:
-        findings = [f for f in findings if f.fingerprint not in baseline]
-    if write_baseline:
+    if write_baseline:  # every current finding, also those the old baseline already holds
         try:
             _write_baseline(write_baseline, findings)
         except OSError as exc:
             _fail(f"cannot write the baseline to {write_baseline}: {exc.strerror or exc}")
+    if baseline is not None:
+        findings = [f for f in findings if f.fingerprint not in baseline]
     shown = findings if show_suppressed else [f for f in findings if not f.suppressed]
 
     from sidecarlint.report import Report
@@ -224,7 +243,7 @@ def check(
     reporter = _reporter(output_format)
     try:
         if output:
-            with open(output, "w", encoding="utf-8") as handle:
+            with _replacing(output) as handle:
                 reporter.write(report, handle)
         else:
             reporter.write(report, sys.stdout)
@@ -289,9 +308,50 @@ def _write_baseline(path: str, findings) -> None:
         if not f.suppressed
     }
     document = {BASELINE_KEY: {"version": 1, "fingerprints": dict(sorted(entries.items()))}}
-    with open(path, "w", encoding="utf-8") as handle:
+    with _replacing(path) as handle:
         json.dump(document, handle, indent=2)
         handle.write("\n")
+
+
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[TextIO]:
+    """Write `path` whole or not at all: into a temporary file beside it, renamed over it
+    once complete (two runs at once leave one whole report, never a mix)."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=folder, prefix=".sidecarlint-", suffix=".tmp", delete=False
+    ) as handle:
+        try:
+            yield handle
+            handle.close()
+            os.replace(handle.name, path)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(handle.name)
+            raise
+
+
+def _is_an_input(target: str, paths: tuple[str, ...], charts: tuple[str, ...]) -> bool:
+    """Whether writing `target` would overwrite a file this run reads: a file named on the
+    command line, or an existing YAML or JSON file that the walk of a named folder (or of
+    `.`) reaches."""
+    from sidecarlint.discover import EXTENSIONS, inside
+
+    real = os.path.realpath(target)
+    named = [os.path.realpath(p) for p in (*paths, *charts) if p != "-"] or [os.path.realpath(".")]
+    if real in named:
+        return True
+    if not (real.endswith(EXTENSIONS) and os.path.exists(real)):
+        return False
+    for folder in (p for p in named if os.path.isdir(p)):
+        if inside(real, [folder]):
+            relative = os.path.relpath(real, folder).split(os.sep)
+            if not any(part.startswith(".") for part in relative):  # the walk skips those
+                return True
+    return False
 
 
 def _all_rules(rules_dir: tuple[str, ...]):

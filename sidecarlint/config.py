@@ -29,6 +29,7 @@ KEYS = {
     "max_file_bytes",
     "sidecars",
     "mesh",
+    "allow_remote",
 }
 
 
@@ -51,6 +52,7 @@ class Config:
         max_file_bytes: int | None = None,
         sidecars: list | None = None,
         mesh: dict[str, Any] | None = None,
+        allow_remote: bool = False,
     ) -> None:
         self.path = path
         self.kube_version = kube_version
@@ -64,6 +66,7 @@ class Config:
         self.max_file_bytes = max_file_bytes
         self.sidecars = [] if sidecars is None else sidecars
         self.mesh = {} if mesh is None else mesh
+        self.allow_remote = allow_remote  # kustomize may fetch remote resources
 
 
 def find_config(start: str) -> str | None:
@@ -199,6 +202,10 @@ def load_config(path: str) -> Config:
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
     config.mesh = _mesh(path, data.get("mesh") or {}, config.sidecars)
+    allow_remote = data.get("allow_remote", False)
+    if not isinstance(allow_remote, bool):
+        raise ConfigError(f"{path}: allow_remote: must be true or false")
+    config.allow_remote = allow_remote
     return config
 
 

@@ -1,29 +1,71 @@
-"""Paths → the files to lint, the Helm charts found, and paths that could not be walked."""
+"""Paths → the files to lint, the Helm charts and Kustomize overlays found, and what could
+not be walked or lies outside the repository."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "-"
 
 
+class Noted(NamedTuple):
+    """A finding discovery makes: a rule, where, and which of its messages with what."""
+
+    rule: str
+    path: str
+    message: str
+    fields: dict
+    line: int = 1
+    column: int = 1
+
+
 class Discovery:
-    def __init__(
-        self,
-        files: Iterator[str] | None = None,
-        charts: list[str] | None = None,
-        kustomizations: list[str] | None = None,
-        unreadable: list[tuple[str, str, dict]] | None = None,
-    ) -> None:
+    def __init__(self) -> None:
         # Filled as the walk goes: iterate `files` first; the other lists are complete after.
-        self.files = iter(()) if files is None else files
-        self.charts = [] if charts is None else charts
-        self.kustomizations = [] if kustomizations is None else kustomizations
-        # (path, message key of unreadable-file, fields)
-        self.unreadable = [] if unreadable is None else unreadable
+        self.files: Iterator[str] = iter(())
+        self.charts: list[str] = []
+        self.kustomizations: list[str] = []  # overlays to render
+        self.noted: list[Noted] = []
+
+
+def repository_root(start: str, config_path: str | None = None) -> str:
+    """The boundary of what content may make sidecarlint read: the git top level above
+    `start`, else the config file's folder, else `start` (all resolved)."""
+    directory = os.path.realpath(start)
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    if config_path:
+        return os.path.dirname(os.path.realpath(config_path))
+    return os.path.realpath(start)
+
+
+def inside(path: str, bounds: list[str] | tuple[str, ...]) -> bool:
+    """Whether `path` resolves (links followed) into one of `bounds` (resolved folders)."""
+    real = os.path.realpath(path)
+    return any(real == bound or real.startswith(bound.rstrip(os.sep) + os.sep) for bound in bounds)
+
+
+def links_leaving(folder: str, bounds: tuple[str, ...], limit: int = 20_000) -> list[str]:
+    """Links under `folder` that resolve outside `bounds` (a chart's files are read by
+    Helm, which follows links)."""
+    found = []
+    for count, (directory, folders, files) in enumerate(_tree(folder, lambda error: None)):
+        if count > limit:
+            break
+        for name in [*folders, *files]:
+            path = os.path.join(directory, name)
+            if os.path.islink(path) and not inside(path, bounds):
+                found.append(path)
+    return found
 
 
 def _posix(path: str) -> str:
@@ -64,16 +106,18 @@ def discover(
     paths: list[str],
     exclude: list[str],
     charts: list[str] | None = None,
-    render_kustomize: Callable[[], bool] = lambda: False,
+    render_kustomize: Callable[[str], bool] = lambda directory: False,
+    bounds: tuple[str, ...] = (),
 ) -> Discovery:
     """Files named on the command line are linted whatever their extension; folders are
     walked for *.yaml, *.yml and *.json, skipping hidden folders and excluded paths. Helm
     charts (a folder with Chart.yaml, or a packaged .tgz) are collected to be rendered, never
     read as YAML, and a file inside a chart stands for its chart. Kustomize folders are
-    collected too, and not walked when they can be rendered. Links to folders are not
-    followed, so link loops cannot trap the walk."""
+    collected to be rendered when `render_kustomize(folder)` says so, and walked otherwise.
+    Links to folders are not followed, so link loops cannot trap the walk, and a linked
+    file is read only when it resolves inside `bounds` (or inside the folder named)."""
     found = Discovery()
-    found.files = _files(paths, exclude, charts or [], render_kustomize, found)
+    found.files = _files(paths, exclude, charts or [], render_kustomize, found, bounds)
     return found
 
 
@@ -81,8 +125,9 @@ def _files(
     paths: list[str],
     exclude: list[str],
     charts: list[str],
-    render_kustomize: Callable[[], bool],
-    found,
+    render_kustomize: Callable[[str], bool],
+    found: Discovery,
+    bounds: tuple[str, ...],
 ) -> Iterator[str]:
     # Paths are only remembered (to lint a file once) when several were named, since one
     # folder's walk cannot meet a file twice: a huge tree costs no list of its paths.
@@ -105,8 +150,10 @@ def _files(
             found.charts.append(path)
 
     def add_kustomization(path: str) -> bool:
-        found.kustomizations.append(path)
-        return render_kustomize()
+        if render_kustomize(path):
+            found.kustomizations.append(path)
+            return True
+        return False
 
     for chart in charts:
         add_chart(chart)
@@ -118,7 +165,7 @@ def _files(
             pending.clear()
             continue
         if not os.path.lexists(path):
-            found.unreadable.append((path, "missing", {}))
+            found.noted.append(Noted("unreadable-file", path, "missing", {}))
             continue
         if is_excluded(path, exclude):
             continue
@@ -138,12 +185,21 @@ def _files(
         if is_chart(path):
             add_chart(path)
             continue
-        for _ in _walk(path, exclude, found, add, add_chart, add_kustomization):
+        within = (os.path.realpath(path), *bounds)
+        for _ in _walk(path, exclude, found, add, add_chart, add_kustomization, within):
             yield from pending
             pending.clear()
 
 
-def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_kustomization):
+def _walk(
+    top: str,
+    exclude: list[str],
+    found: Discovery,
+    add,
+    add_chart,
+    add_kustomization,
+    bounds: tuple[str, ...],
+):
     """Walk one folder; yields after each file it adds (a folder of 50,000 files is linted
     as it is gone through, not once it is all collected), and after each folder."""
     from sidecarlint.render import is_chart_archive, kustomization_file
@@ -152,7 +208,11 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
         return
 
     def on_error(error: OSError) -> None:
-        found.unreadable.append((error.filename or top, "cannot-list", {"reason": error.strerror}))
+        found.noted.append(
+            Noted(
+                "unreadable-file", error.filename or top, "cannot-list", {"reason": error.strerror}
+            )
+        )
 
     for directory, folders, files in _tree(top, on_error):
         kept = []
@@ -173,6 +233,9 @@ def _walk(top: str, exclude: list[str], found: Discovery, add, add_chart, add_ku
                 add_chart(path)
                 continue
             if not name.endswith(EXTENSIONS) or name.startswith("."):
+                continue
+            if os.path.islink(path) and not inside(path, bounds):
+                found.noted.append(Noted("outside-repository", path, "link", {"path": path}))
                 continue
             if not is_excluded(path, exclude):
                 add(path)

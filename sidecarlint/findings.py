@@ -1,5 +1,9 @@
 """The shared vocabulary: severities and findings.
 
+A path is kept as the file system gave it (a file name that is not UTF-8 holds lone
+surrogates); each output shows it in its own way: text and JSON with \\xNN escapes
+(`printable`), SARIF percent-encoded from the real bytes.
+
 A `Finding` is complete when it is made and never changed afterwards: the stages after the
 engine (Helm template mapping, kustomize attribution, settling, fingerprints) return new
 findings with `_replace`.
@@ -57,9 +61,9 @@ class Finding(NamedTuple):
         return {
             "rule": self.rule,
             "severity": self.severity,
-            "message": self.message
+            "message": printable(self.message)
             + (f" (suppressed: {self.justification})" if self.suppressed else ""),
-            "path": self.path,
+            "path": printable(self.path),
             "line": self.line,
             "column": self.column,
             "kind": self.kind,
@@ -108,22 +112,6 @@ def visible(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
-def with_printable_paths(findings: list[Finding]) -> list[Finding]:
-    """Paths come from the file system and from the command line, which may hold any
-    bytes; a finding's message may quote its path."""
-    result = []
-    for finding in findings:
-        if not finding.path.isascii():
-            rendered = finding.rendered
-            finding = finding._replace(
-                path=printable(finding.path),
-                message=printable(finding.message),
-                rendered=(printable(rendered[0]), *rendered[1:]) if rendered else None,
-            )
-        result.append(finding)
-    return result
-
-
 def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     """A fingerprint that survives unrelated edits: from the rule, the path, the object and
     the container, never the line; the n-th finding with the same key gets ':n'."""
@@ -133,7 +121,7 @@ def with_fingerprints(findings: list[Finding]) -> list[Finding]:
     result = []
     for finding in findings:
         obj = f"{finding.kind or ''}/{finding.namespace or ''}/{finding.name or ''}"
-        key = "|".join((finding.rule, finding.path, obj, finding.container or ""))
+        key = "|".join((finding.rule, printable(finding.path), obj, finding.container or ""))
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         seen[digest] = seen.get(digest, 0) + 1
         result.append(finding._replace(fingerprint=f"{digest}:{seen[digest]}"))

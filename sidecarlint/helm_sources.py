@@ -14,28 +14,48 @@ import os
 import re
 from functools import lru_cache
 
+from sidecarlint.discover import inside
 from sidecarlint.findings import Finding
+
+MAX_TEMPLATE_BYTES = 8 * 1024 * 1024  # a template larger than this is not searched
 
 
 @lru_cache(maxsize=256)
 def _lines(path: str) -> tuple[str, ...]:
     try:
+        if os.path.getsize(path) > MAX_TEMPLATE_BYTES:
+            return ()
         with open(path, encoding="utf-8", errors="replace") as handle:
             return tuple(handle.read().splitlines())
     except OSError:
         return ()
 
 
-def find_template(source: str, roots: list[str]) -> str | None:
-    """The template file for a `# Source:` path, under one of the chart roots."""
+def _candidates(source: str, roots: list[str]) -> list[str]:
     parts = source.replace("\\", "/").split("/")
-    for root in roots:
-        for candidate in ("/".join(parts), "/".join(parts[1:])):
-            if candidate:
-                path = os.path.normpath(os.path.join(root, candidate))
-                if os.path.isfile(path):
-                    return path
+    return [
+        os.path.normpath(os.path.join(root, candidate))
+        for root in roots
+        for candidate in ("/".join(parts), "/".join(parts[1:]))
+        if candidate
+    ]
+
+
+def find_template(source: str, roots: list[str], bounds: tuple[str, ...]) -> str | None:
+    """The template file for a `# Source:` path, under one of the chart roots: a regular
+    file that resolves inside `bounds` (a `# Source:` line is text a chart author wrote)."""
+    for path in _candidates(source, roots):
+        if os.path.isfile(path) and inside(path, bounds):
+            return path
     return None
+
+
+def outside(source: str, roots: list[str], bounds: tuple[str, ...]) -> bool:
+    """Whether a `# Source:` path names a file that exists outside `bounds` (and is not
+    read for it)."""
+    if find_template(source, roots, bounds):
+        return False
+    return any(os.path.lexists(path) for path in _candidates(source, roots))
 
 
 def _helpers(template: str) -> list[str]:
@@ -68,11 +88,13 @@ def _search(files: list[str], patterns: list[re.Pattern]) -> tuple[str, int, int
     return None
 
 
-def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -> Finding:
+def map_finding(
+    finding: Finding, rendered_lines: list[str], roots: list[str], bounds: tuple[str, ...]
+) -> Finding:
     """The finding at its template, when its `# Source:` is on disk; else unchanged."""
     if not finding.source:
         return finding
-    template = find_template(finding.source, roots)
+    template = find_template(finding.source, roots, bounds)
     if template is None:
         return finding
     files = [template, *_helpers(template)]
@@ -92,6 +114,8 @@ def map_finding(finding: Finding, rendered_lines: list[str], roots: list[str]) -
     )
 
 
-def map_findings(findings: list[Finding], text: str, roots: list[str]) -> list[Finding]:
+def map_findings(
+    findings: list[Finding], text: str, roots: list[str], bounds: tuple[str, ...]
+) -> list[Finding]:
     rendered_lines = text.splitlines()
-    return [map_finding(finding, rendered_lines, roots) for finding in findings]
+    return [map_finding(finding, rendered_lines, roots, bounds) for finding in findings]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shlex
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -38,6 +39,9 @@ class ScanOptions(NamedTuple):
     values: tuple[str, ...] = ()  # helm template --values
     sets: tuple[str, ...] = ()  # helm template --set
     helm_kube: str | None = None  # helm template --kube-version
+    # What content may make sidecarlint read: the repository and the paths the user named
+    # (resolved); a `# Source:` or a chart's link outside them is never followed.
+    bounds: tuple[str, ...] = ()
 
 
 def scan_input(item: Input, ruleset: Ruleset, options: ScanOptions) -> Linted:
@@ -53,11 +57,25 @@ def scan_input(item: Input, ruleset: Ruleset, options: ScanOptions) -> Linted:
         loaded = read_file(item.path, options.max_bytes)
     linted = lint_file(loaded, item.path, ruleset)
     if any(finding.source for finding in linted.findings):  # Helm output: point at templates
-        from sidecarlint.helm_sources import map_findings
-
-        findings = map_findings(linted.findings, loaded.text, list(options.chart_roots) or ["."])
-        return linted._replace(findings=findings)
+        roots = list(options.chart_roots) or ["."]
+        return _at_templates(linted, loaded.text, item.path, roots, ruleset, options)
     return linted
+
+
+def _at_templates(
+    linted: Linted, text: str, path: str, roots: list[str], ruleset: Ruleset, options: ScanOptions
+) -> Linted:
+    """Findings in Helm output moved to their templates, and a finding for each `# Source:`
+    that names a file outside the repository (not read)."""
+    from sidecarlint.helm_sources import map_findings, outside
+
+    findings = map_findings(linted.findings, text, roots, options.bounds)
+    for source in sorted({f.source for f in linted.findings if f.source}):
+        if outside(source, roots, options.bounds):
+            finding = ruleset.finding("outside-repository", "source", {"source": source}, path)
+            if finding is not None:
+                findings.append(finding)
+    return linted._replace(findings=findings)
 
 
 def _only(ruleset: Ruleset, rule: str, message: str, fields: dict, path: str) -> Linted:
@@ -68,34 +86,36 @@ def _only(ruleset: Ruleset, rule: str, message: str, fields: dict, path: str) ->
 def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
     """`helm template` a chart and lint the output, pointing findings at the templates."""
     from sidecarlint import render
-    from sidecarlint.helm_sources import map_findings
+    from sidecarlint.discover import links_leaving
     from sidecarlint.loader import load_text
 
+    links = links_leaving(chart, options.bounds) if os.path.isdir(chart) else []
+    if links:
+        fields = {"chart": chart, "link": links[0]}
+        return _only(ruleset, "outside-repository", "chart-link", fields, chart)
     rendered = render.render_chart(
-        chart, list(options.values), list(options.sets), options.helm_kube
+        chart, list(options.values), list(options.sets), options.helm_kube, options.max_bytes
     )
     if rendered.text is None:
         if rendered.error:
             fields = {"chart": chart, "error": rendered.error}
             return _only(ruleset, "render-failed", "helm", fields, chart)
-        fields = {"chart": chart, "command": rendered.command}
+        fields = {"chart": chart, "quoted": shlex.quote(chart), "command": rendered.command}
         return _only(ruleset, "render-unavailable", "helm", fields, chart)
     loaded = load_text(chart, rendered.text)
     linted = lint_file(loaded, chart, ruleset)
     roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *options.chart_roots, "."]
-    return linted._replace(findings=map_findings(linted.findings, loaded.text, roots))
+    return _at_templates(linted, loaded.text, chart, roots, ruleset, options)
 
 
 def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
-    """`kubectl kustomize` an overlay; findings are attributed to its kustomization file."""
+    """`kubectl kustomize` an overlay (api.py decided it may be rendered); findings are
+    attributed to its kustomization file."""
     from sidecarlint import render
     from sidecarlint.loader import load_text
 
     display = os.path.normpath(render.kustomization_file(directory) or directory)
-    if render.kustomize_command() is None:
-        fields = {"overlay": os.path.normpath(directory), "directory": directory}
-        return _only(ruleset, "render-unavailable", "kustomize", fields, display)
-    rendered = render.render_kustomization(directory)
+    rendered = render.render_kustomization(directory, options.max_bytes)
     if rendered.text is None:
         fields = {"command": rendered.command, "error": rendered.error}
         return _only(ruleset, "render-failed", "kustomize", fields, display)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -33,7 +34,7 @@ def test_rule_is_documented(rule):
 @pytest.mark.parametrize("rule", RULES, ids=IDS)
 def test_rule_has_fixtures(rule):
     folder = ROOT / "tests" / "rules" / rule.id
-    names = [p.name for p in folder.glob("*.yaml")]
+    names = [p.name for p in folder.iterdir() if p.suffix == ".yaml" or p.is_dir()]
     assert any(n.startswith("ok-") for n in names), f"{rule.id}: no ok-*.yaml fixture"
     if rule.id not in NOT_ONE_MANIFEST:  # made on the fly below and in test_render.py
         assert any(n.startswith("bad-") for n in names), f"{rule.id}: no bad-*.yaml fixture"
@@ -42,6 +43,12 @@ def test_rule_has_fixtures(rule):
 def _lint_example(tmp_path, rule, text):
     path = tmp_path / "example.yaml"
     path.write_text(text, encoding="utf-8")
+    overlay = re.match(r"# ([\w./-]+)/kustomization\.yaml\b", text)
+    if overlay:  # an example kustomization file, linted as an overlay in its folder
+        (tmp_path / overlay.group(1)).mkdir(parents=True, exist_ok=True)
+        (tmp_path / overlay.group(1) / "kustomization.yaml").write_text(text, encoding="utf-8")
+        path.unlink()
+        path = tmp_path
     select = [] if rule.family == "suppressions" else ["--select", rule.id]
     code, findings = lint_json(str(path), *select, "--fail-on", "never", *run_with_args(text))
     return code, [f for f in findings if f["rule"] == rule.id]

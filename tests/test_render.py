@@ -111,7 +111,9 @@ def test_without_helm_a_chart_is_reported_once_with_the_command(corpus_cwd, monk
     assert [(f["rule"], f["severity"], f["path"]) for f in findings] == [
         ("render-unavailable", "info", "helm-src/grafana")
     ]
-    assert "helm template grafana helm-src/grafana | sidecarlint check -" in findings[0]["message"]
+    assert (
+        "helm template -- grafana helm-src/grafana | sidecarlint check -" in findings[0]["message"]
+    )
     assert code == 0
 
 

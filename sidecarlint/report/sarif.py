@@ -20,6 +20,7 @@ import sarif_om as om
 
 from sidecarlint import __version__
 from sidecarlint.explain import render_markdown, render_rule
+from sidecarlint.findings import printable
 from sidecarlint.report import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -71,6 +72,7 @@ def _descriptor(rule) -> om.ReportingDescriptor:
 
 
 def _uri(path: str, root: Path) -> str:
+    """The path relative to the root, percent-encoded from the file name's own bytes."""
     if path == "-":
         return "stdin"
     absolute = Path(os.path.abspath(path))
@@ -78,7 +80,7 @@ def _uri(path: str, root: Path) -> str:
         relative = absolute.relative_to(root)
     except ValueError:
         relative = Path(os.path.relpath(absolute, root))
-    return quote(relative.as_posix())
+    return quote(os.fsencode(relative.as_posix()))
 
 
 def _location(uri: str, line: int, column: int, message: str | None = None) -> om.Location:
@@ -130,7 +132,7 @@ def _result(finding, index: int, root: Path) -> om.Result:
         level=LEVELS.get(finding.severity, "warning"),
         kind="fail",
         rank=None,
-        message=om.Message(text=finding.message),
+        message=om.Message(text=printable(finding.message)),
         locations=[location],
         related_locations=related,
         partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},

@@ -1,0 +1,89 @@
+"""What a Kustomize overlay would read: the remote resources it would fetch and the local
+folders outside the repository it would load, before anything is rendered.
+
+`kubectl kustomize` downloads `resources:`, `bases:` and `components:` given as URLs or git
+references, and follows local bases wherever they are (its load restrictor only keeps plain
+files inside the overlay). sidecarlint renders an overlay only when neither happens, unless
+the user allows remote resources for a repository they trust.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import NamedTuple
+
+from sidecarlint.discover import inside
+from sidecarlint.render import kustomization_file
+
+FIELDS = ("resources", "bases", "components")
+MAX_OVERLAYS = 200  # kustomization files followed from one overlay
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|git@|git::)|\?(?:ref|version)=|^[^/.][^/]*\.[^/]+/.+"
+)
+
+
+class Reference(NamedTuple):
+    path: str  # the kustomization file that names it
+    line: int
+    column: int
+    text: str  # as written
+    kind: str  # "remote" or "outside"
+
+
+def _position(text: str, item: str, after: int) -> tuple[int, int]:
+    """Line and column of the first occurrence of `item` at or after line `after`."""
+    lines = text.splitlines()
+    for number in range(max(after, 1), len(lines) + 1):
+        column = lines[number - 1].find(item)
+        if column >= 0:
+            return number, column + 1
+    return max(after, 1), 1
+
+
+def is_remote(reference: str, directory: str) -> bool:
+    """A URL, a git reference, or `host.tld/path` that is not a local path."""
+    if os.path.exists(os.path.join(directory, reference)):
+        return False
+    return bool(_REMOTE.search(reference))
+
+
+def references(directory: str, bounds: tuple[str, ...]) -> list[Reference]:
+    """The remote references and the local folders outside `bounds` that the overlay in
+    `directory`, and the local bases and components it names, would load."""
+    from sidecarlint.loader import read_file
+
+    found: list[Reference] = []
+    stack = [directory]
+    seen: set[str] = set()
+    while stack and len(seen) < MAX_OVERLAYS:
+        folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            continue
+        seen.add(real)
+        path = kustomization_file(folder)
+        if path is None:
+            continue
+        loaded = read_file(path)
+        data = loaded.documents[0].data if loaded.documents else None
+        if not isinstance(data, dict):
+            continue
+        for field in FIELDS:
+            items = data.get(field)
+            if not isinstance(items, list):
+                continue
+            where = (loaded.positions.of_key(data, field) or (1, 1))[0]
+            for item in items:
+                if not isinstance(item, str) or not item.strip():
+                    continue
+                line, column = _position(loaded.text, item, where)
+                if is_remote(item, folder):
+                    found.append(Reference(path, line, column, item, "remote"))
+                    continue
+                target = os.path.join(folder, item)
+                if not inside(target, bounds):
+                    found.append(Reference(path, line, column, item, "outside"))
+                elif os.path.isdir(target):
+                    stack.append(target)
+    return found
