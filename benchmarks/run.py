@@ -8,7 +8,9 @@
 - scaling: the same with `--jobs 2`, as a speed-up over `--jobs 1`, and whether the two
   outputs are byte-identical;
 - start-up: `sidecarlint check one-file.yaml` against `python -c "import yaml, click, jmespath"`;
-- memory: peak RSS of `--jobs 1` on the small and the large corpus.
+- memory: peak RSS of `--jobs 1` on the small and the large corpus;
+- pathological inputs (pathological.py): seconds per MB of each, past the one-file
+  start-up, as a multiple of the normal corpus's seconds per MB (goal: at most 10x).
 
 Times are wall clock of whole processes over --runs rounds, the commands compared run back
 to back in each round; a ratio is the median of the ratios of each round, the times shown
@@ -28,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import generate
+from pathological import write_pathological
 
 FLOOR = """
 import os, sys, yaml
@@ -87,6 +90,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--work", help="where to write the corpora (default: a temp folder)")
+    parser.add_argument("--no-pathological", action="store_true", help="skip those inputs")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="sidecarlint-bench-")
     small = os.path.join(work, f"corpus-{args.files}")
@@ -152,6 +156,29 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for name, figure, detail, target in rows:
         print(f"  {name:<{width}}  {figure:>6}  ({detail}; target {target})")
+    if args.no_pathological:
+        return
+    start_up = median(one_file)
+    corpus_mb = _megabytes(small)
+    normal = (median(single) - start_up) / corpus_mb
+    print(f"pathological inputs, seconds per MB past start-up (normal corpus {normal:.3f} s/MB):")
+    paths = write_pathological(os.path.join(work, "pathological"))
+    for name, path in paths.items():
+        [times] = timed([[*lint, "check", path, "--format", "json", "-o", os.devnull]], 3)
+        per_mb = max(median(times) - start_up, 0.0) / _megabytes(path)
+        print(
+            f"  {name:<{width}}  {per_mb / normal:5.2f}x  "
+            f"({per_mb:.3f} s/MB, {_megabytes(path):.1f} MB; target <= 10x)"
+        )
+
+
+def _megabytes(path: str) -> float:
+    if os.path.isfile(path):
+        return os.path.getsize(path) / 1e6
+    total = 0
+    for folder, _, names in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(folder, n)) for n in names)
+    return total / 1e6
 
 
 if __name__ == "__main__":
