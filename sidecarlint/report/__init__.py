@@ -15,13 +15,14 @@ class Report:
         files: int,
         rules: list | None = None,
         color: bool = False,
-        options: dict | None = None,
+        sarif: dict | None = None,
     ) -> None:
         self.findings = findings
         self.files = files
         self.rules = [] if rules is None else rules  # the enabled Rule objects
         self.color = color
-        self.options = {} if options is None else options
+        # what only the SARIF reporter reads: srcroot, category
+        self.sarif = {} if sarif is None else sarif
 
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}

@@ -141,10 +141,10 @@ def _result(finding, index: int, root: Path) -> om.Result:
 
 
 def build(report: Report) -> om.SarifLog:
-    root = Path(os.path.abspath(report.options.get("srcroot") or os.getcwd()))
+    root = Path(os.path.abspath(report.sarif.get("srcroot") or os.getcwd()))
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    category = report.options.get("category") or "sidecarlint"
+    category = report.sarif.get("category") or "sidecarlint"
     sarif_run = om.Run(
         tool=om.Tool(
             driver=om.ToolComponent(
