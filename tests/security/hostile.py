@@ -49,3 +49,16 @@ def every_format(path: str, cwd: Path, *extra: str) -> dict[str, str]:
         if name in ("json", "sarif"):
             json.loads(outputs[name])
     return outputs
+
+
+def pod(name: str = "p") -> str:
+    """A pod whose native Istio proxy has no startup probe: one finding, wherever it is."""
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  initContainers:
+    - {{name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, restartPolicy: Always}}
+  containers: [{{name: app, image: example.com/app:1}}]
+"""

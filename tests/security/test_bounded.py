@@ -6,17 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hostile import sidecarlint
-
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {{name: p{i}}}
-spec:
-  initContainers:
-    - {{name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, restartPolicy: Always}}
-  containers: [{{name: app, image: example.com/app:1}}]
-"""
+from hostile import pod, sidecarlint
 
 
 def _findings(result) -> list[dict]:
@@ -87,7 +77,7 @@ def test_deep_nesting_everywhere(tmp_path):
 def test_many_source_sections_and_ignore_comments(tmp_path):
     with open(tmp_path / "rendered.yaml", "w") as out:
         for index in range(9000):
-            out.write(f"---\n# Source: chart/templates/t{index}.yaml\n" + POD.format(i=index))
+            out.write(f"---\n# Source: chart/templates/t{index}.yaml\n" + pod(f"p{index}"))
     with open(tmp_path / "ignores.yaml", "w") as out:
         out.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n")
         for index in range(30000):
@@ -119,7 +109,7 @@ def test_a_pod_of_thirty_thousand_init_containers(tmp_path):
 
 def test_file_size_limit_is_validated_and_never_allocated(tmp_path):
     (tmp_path / ".sidecarlint.yaml").write_text("max_file_bytes: 100000000000000\n")
-    (tmp_path / "pod.yaml").write_text(POD.format(i=1))
+    (tmp_path / "pod.yaml").write_text(pod())
     assert sidecarlint("check", ".", cwd=tmp_path).returncode == 2  # a config error
     (tmp_path / ".sidecarlint.yaml").write_text("max_file_bytes: 1000000000\n")  # 1 GB: valid
     result = sidecarlint("check", ".", "--format", "json", cwd=tmp_path)  # under a 1 GiB cap

@@ -10,17 +10,8 @@ import threading
 from typing import ClassVar
 
 import pytest
-from hostile import sidecarlint
+from hostile import pod, sidecarlint
 
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p}
-spec:
-  initContainers:
-    - {name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, restartPolicy: Always}
-  containers: [{name: app, image: example.com/app:1}]
-"""
 needs_helm = pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not on PATH")
 needs_kustomize = pytest.mark.skipif(
     shutil.which("kubectl") is None and shutil.which("kustomize") is None,
@@ -31,7 +22,7 @@ needs_kustomize = pytest.mark.skipif(
 def _chart(folder, name="demo"):
     (folder / "templates").mkdir(parents=True)
     (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
-    (folder / "templates" / "pod.yaml").write_text(POD)
+    (folder / "templates" / "pod.yaml").write_text(pod())
 
 
 @needs_helm
@@ -93,7 +84,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.requests.append(self.path)
         self.send_response(200)
         self.end_headers()
-        self.wfile.write(POD.encode())
+        self.wfile.write(pod().encode())
 
     def log_message(self, *args: object) -> None:
         pass
@@ -115,7 +106,7 @@ def test_kustomize_never_fetches_a_remote_resource(tmp_path, local_server):
     url, requests = local_server
     overlay = tmp_path / "overlay"
     overlay.mkdir()
-    (overlay / "pod.yaml").write_text(POD)
+    (overlay / "pod.yaml").write_text(pod())
     (overlay / "kustomization.yaml").write_text(
         f"resources:\n  - pod.yaml\n  - {url}/remote.yaml\n"
         f"components:\n  - git::{url}/repo.git//c?ref=v1\n"

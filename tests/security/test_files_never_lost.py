@@ -7,24 +7,14 @@ import json
 import subprocess
 import sys
 
-from hostile import sidecarlint
-
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {{name: p{index}}}
-spec:
-  initContainers:
-    - {{name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, restartPolicy: Always}}
-  containers: [{{name: app, image: example.com/app:1}}]
-"""
+from hostile import pod, sidecarlint
 
 
 def _repo(tmp_path, count=3):
     k8s = tmp_path / "k8s"
     k8s.mkdir()
     for index in range(count):
-        (k8s / f"pod-{index}.yaml").write_text(POD.format(index=index))
+        (k8s / f"pod-{index}.yaml").write_text(pod(f"p{index}"))
     return k8s
 
 

@@ -7,18 +7,9 @@ import os
 import shutil
 
 import pytest
-from hostile import every_format, sidecarlint
+from hostile import every_format, pod, sidecarlint
 
 MARKER = "MARKER-3f9c1d-OUTSIDE"
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p}
-spec:
-  initContainers:
-    - {name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0, restartPolicy: Always}
-  containers: [{name: app, image: example.com/app:1}]
-"""
 
 
 @pytest.fixture
@@ -28,7 +19,7 @@ def layout(tmp_path):
     (secret / "templates").mkdir(parents=True)
     text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {MARKER}}}\nspec: {{containers: []}}\n"
     (secret / "secret.yaml").write_text(text)
-    (secret / "templates" / "pod.yaml").write_text(f"# {MARKER}\n" + POD)
+    (secret / "templates" / "pod.yaml").write_text(f"# {MARKER}\n" + pod())
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / ".git").mkdir()
@@ -62,7 +53,7 @@ def test_a_chart_with_a_link_out_of_the_repository_is_not_rendered(layout):
 
 def test_a_source_comment_climbing_out_is_not_opened(layout):
     repo, _ = layout
-    rendered = f"---\n# Source: ../secret/templates/pod.yaml\n{POD}"
+    rendered = f"---\n# Source: ../secret/templates/pod.yaml\n{pod()}"
     (repo / "rendered.yaml").write_text(rendered)
     outputs = every_format("rendered.yaml", repo, "--chart-root", ".")
     _assert_clean(outputs)
