@@ -23,6 +23,8 @@ from sidecarlint.findings import Finding
 from sidecarlint.rules import Rule, Ruleset
 
 UNREADABLE_TAG = "unreadable-input"  # rules whose findings mean an input was not linted
+# rules whose findings mean a chart or overlay was not rendered: errors with require_render
+UNRENDERED_TAG = "unrendered"
 
 
 class UsageError(ValueError):
@@ -47,6 +49,7 @@ class LintOptions(NamedTuple):
     stdin_filename: str | None = None  # the path to report for it
     cwd: str | None = None  # where the config search starts (default: the current folder)
     allow_remote: bool | None = None  # let kustomize fetch remote resources (default: config)
+    require_render: bool | None = None  # a chart not rendered is an error (default: config)
 
 
 class LintResult(NamedTuple):
@@ -55,12 +58,12 @@ class LintResult(NamedTuple):
     facts: Facts  # what the run's objects and the config say about namespaces and meshes
     rules: list[Rule]  # the rules that ran
     config: Config
+    unreadable_rules: frozenset[str] = frozenset()  # their findings: an input was not linted
 
     @property
     def unreadable(self) -> bool:
         """Whether an input could not be read, parsed or rendered (it was not linted)."""
-        unreadable = {rule.id for rule in self.rules if UNREADABLE_TAG in rule.tags}
-        return any(f.rule in unreadable and not f.suppressed for f in self.findings)
+        return any(f.rule in self.unreadable_rules and not f.suppressed for f in self.findings)
 
 
 def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
@@ -207,6 +210,12 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     facts = facts_module.merge(parts, dict(config.mesh.get("namespaces", {})), config_native)
     findings = settle(findings, facts, ruleset)
     findings += unused(declarations, findings, ruleset)
-    findings.sort(key=Finding.sort_key)
     rules = [active.rule for active in ruleset.active.values()]
-    return LintResult(findings, count, facts, rules, config)
+    unreadable = {rule.id for rule in rules if UNREADABLE_TAG in rule.tags}
+    require = config.require_render if options.require_render is None else options.require_render
+    if require:  # not rendered is not linted: an error, and the run says so in its exit code
+        unrendered = {rule.id for rule in rules if UNRENDERED_TAG in rule.tags}
+        unreadable |= unrendered
+        findings = [f._replace(severity="error") if f.rule in unrendered else f for f in findings]
+    findings.sort(key=Finding.sort_key)
+    return LintResult(findings, count, facts, rules, config, frozenset(unreadable))

@@ -150,9 +150,27 @@ def console_main() -> None:
 @click.option(
     "-j",
     "--jobs",
-    type=click.IntRange(min=1),
-    help="Lint with N processes.  [default: one per CPU, fewer for few files]",
+    type=click.IntRange(min=0),
+    help="Lint with N processes; 0: one per CPU.  [default: one per CPU, fewer for few files]",
 )
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings or inputs fail.")
+@click.option(
+    "--require-render/--no-require-render",
+    default=None,
+    help="A chart or overlay that cannot be rendered (no helm or kubectl) is an error, "
+    "not a note.  [default: require_render in config, else no]",
+)
+@click.option("--statistics", is_flag=True, help="Text output: a count per rule, not each finding.")
+@click.option("-q", "--quiet", is_flag=True, help="Text output: the findings, without the summary.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output; auto: on a terminal, unless NO_COLOR is set (FORCE_COLOR "
+    "forces it).",
+)
+@click.option("--show-source", is_flag=True, help="Text output: the offending line, with a caret.")
 def check(
     paths,
     output_format,
@@ -175,10 +193,16 @@ def check(
     sets,
     allow_remote,
     jobs,
+    exit_zero,
+    require_render,
+    statistics,
+    quiet,
+    color,
+    show_source,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
-    from sidecarlint.api import UNREADABLE_TAG, LintOptions, UsageError, lint
-    from sidecarlint.findings import at_or_above
+    from sidecarlint.api import LintOptions, UsageError, lint
+    from sidecarlint.findings import at_or_above, visible
 
     if "-" in paths and sys.stdin is None:
         _fail("standard input is closed, so '-' cannot be read")
@@ -197,8 +221,9 @@ def check(
         values=tuple(values),
         sets=tuple(sets),
         chart_roots=tuple(chart_root),
-        jobs=jobs,
+        jobs=(os.cpu_count() or 1) if jobs == 0 else jobs,
         allow_remote=allow_remote,
+        require_render=require_render,
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=stdin_filename,
     )
@@ -227,19 +252,23 @@ def check(
 
     from sidecarlint.report import Report
 
-    use_color = (
-        output is None
-        and output_format == "text"
-        and sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-    )
+    if result.inputs == 0:
+        click.echo(
+            "sidecarlint: nothing was linted: no YAML or JSON file, chart or overlay in "
+            + " ".join(visible(p) for p in (paths or (".",))),
+            err=True,
+        )
     report = Report(
         shown,
         result.inputs,
         result.rules,
-        use_color,
+        _use_color(color, output, output_format),
         {"srcroot": srcroot, "category": sarif_category},
     )
+    report.quiet = quiet
+    report.statistics = statistics
+    if show_source:
+        report.source_line = _source_line
     reporter = _reporter(output_format)
     try:
         if output:
@@ -254,14 +283,45 @@ def check(
         where = output or "standard output"
         _fail(f"cannot write the report to {where}: {exc.strerror or exc}")
 
-    if write_baseline:
+    if write_baseline or exit_zero:
         sys.exit(0)
     threshold = fail_on or result.config.fail_on or "warning"
     active = [f for f in shown if not f.suppressed]
-    unreadable = {rule.id for rule in result.rules if UNREADABLE_TAG in rule.tags}
-    if any(f.rule in unreadable for f in active):
+    if any(f.rule in result.unreadable_rules for f in active):
         sys.exit(2)
     sys.exit(1 if any(at_or_above(f.severity, threshold) for f in active) else 0)
+
+
+def _use_color(choice: str, output: str | None, output_format: str) -> bool:
+    """Colour only text, and by default only on a terminal: NO_COLOR turns it off and
+    FORCE_COLOR on (https://no-color.org, https://force-color.org); --color wins over both."""
+    if output_format != "text" or choice == "never":
+        return False
+    if choice == "always":
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return output is None and sys.stdout is not None and sys.stdout.isatty()
+
+
+_sources: dict[str, list[str]] = {}
+
+
+def _source_line(path: str, line: int) -> str | None:
+    """The text of a reported line (for --show-source), read once per file and bounded."""
+    lines = _sources.get(path)
+    if lines is None:
+        lines = []
+        try:
+            if os.path.isfile(path) and os.path.getsize(path) <= 8 * 1024 * 1024:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().splitlines()
+        except OSError:
+            pass
+        _sources[path] = lines
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _reporter(output_format: str):

@@ -30,6 +30,7 @@ KEYS = {
     "sidecars",
     "mesh",
     "allow_remote",
+    "require_render",
 }
 
 
@@ -53,6 +54,7 @@ class Config:
         sidecars: list | None = None,
         mesh: dict[str, Any] | None = None,
         allow_remote: bool = False,
+        require_render: bool = False,
     ) -> None:
         self.path = path
         self.kube_version = kube_version
@@ -67,6 +69,7 @@ class Config:
         self.sidecars = [] if sidecars is None else sidecars
         self.mesh = {} if mesh is None else mesh
         self.allow_remote = allow_remote  # kustomize may fetch remote resources
+        self.require_render = require_render  # a chart or overlay not rendered is an error
 
 
 def find_config(start: str) -> str | None:
@@ -202,10 +205,11 @@ def load_config(path: str) -> Config:
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
     config.mesh = _mesh(path, data.get("mesh") or {}, config.sidecars)
-    allow_remote = data.get("allow_remote", False)
-    if not isinstance(allow_remote, bool):
-        raise ConfigError(f"{path}: allow_remote: must be true or false")
-    config.allow_remote = allow_remote
+    for key in ("allow_remote", "require_render"):
+        if not isinstance(data.get(key, False), bool):
+            raise ConfigError(f"{path}: {key}: must be true or false")
+    config.allow_remote = data.get("allow_remote", False)
+    config.require_render = data.get("require_render", False)
     return config
 
 

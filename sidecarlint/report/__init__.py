@@ -3,6 +3,8 @@ user or a tool reads. Each format is one module with `write(report, out)`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sidecarlint.findings import Finding
 
 
@@ -23,6 +25,10 @@ class Report:
         self.color = color
         # what only the SARIF reporter reads: srcroot, category
         self.sarif = {} if sarif is None else sarif
+        # what only the text reporter reads
+        self.quiet = False  # no summary line
+        self.statistics = False  # a count per rule instead of each finding
+        self.source_line: Callable[[str, int], str | None] | None = None  # --show-source
 
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}

@@ -33,6 +33,11 @@ def write(report: Report, out: TextIO) -> None:
         out.write(f"::{command} {props}::{_data(finding.message)}\n")
     counts = report.counts()
     out.write(
-        f"sidecarlint: {sum(counts.values())} findings ({counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['info']} infos) in {report.files} files\n"
+        f"sidecarlint: {_plural(sum(counts.values()), 'finding')} "
+        f"({_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
+        f"{_plural(counts['info'], 'info')}) in {_plural(report.files, 'file')}\n"
     )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

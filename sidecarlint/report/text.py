@@ -37,8 +37,20 @@ def format_finding(finding, color: bool = False) -> str:
 
 
 def write(report: Report, out: TextIO) -> None:
-    for finding in report.findings:
-        out.write(format_finding(finding, report.color) + "\n")
+    if report.statistics:
+        counts: dict[str, int] = {}
+        for finding in report.findings:
+            counts[finding.rule] = counts.get(finding.rule, 0) + 1
+        width = max((len(str(n)) for n in counts.values()), default=1)
+        for rule, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            out.write(f"{count:>{width}}  {rule}\n")
+    else:
+        for finding in report.findings:
+            out.write(format_finding(finding, report.color) + "\n")
+            if report.source_line is not None:
+                out.write(_source(finding, report.source_line))
+    if report.quiet:
+        return
     counts = report.counts()
     total = sum(counts.values())
     files = _plural(report.files, "file")
@@ -47,3 +59,13 @@ def write(report: Report, out: TextIO) -> None:
     else:
         parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
         out.write(f"{_plural(total, 'finding')} ({parts}) in {files}\n")
+
+
+def _source(finding, source_line) -> str:
+    """The reported line and a caret under its column, as compilers print them."""
+    text = source_line(finding.path, finding.line)
+    if text is None:
+        return ""
+    shown = visible(text.expandtabs(8))
+    column = max(finding.column - 1, 0)
+    return f"    {shown}\n    {' ' * min(column, len(shown))}^\n"
