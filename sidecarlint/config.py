@@ -144,11 +144,56 @@ def _string_list(path: str, key: str, value: object) -> list[str]:
     return list(value)
 
 
+OLDEST_KUBE = (1, 16)  # older targets are typos (1.3 for 1.30), not clusters to lint for
+NEWEST_KUBE = (1, 40)  # a bound on versions Kubernetes may have by the time this is used
+
+
 def parse_kube_version(text: object, where: str) -> tuple[int, int]:
+    """'1.30', 'v1.30.2' → (1, 30), for versions Kubernetes has had or may soon have."""
     version = parse_version(text)
     if version is None:
         raise ConfigError(f"{where}: not a Kubernetes version (expected e.g. 1.29): {text!r}")
+    if not OLDEST_KUBE <= version <= NEWEST_KUBE:
+        hint = ""
+        if version[0] == 1 and version[1] < 10:
+            hint = f" (did you mean 1.{version[1]}0?)"
+        raise ConfigError(
+            f"{where}: {text!r} is not a Kubernetes version sidecarlint can target "
+            f"(1.{OLDEST_KUBE[1]} to 1.{NEWEST_KUBE[1]}){hint}"
+        )
     return version
+
+
+def _raw_kube_version(path: str) -> tuple[object, int | None]:
+    """kube_version exactly as written in the file, and its line: YAML and TOML read 1.30
+    unquoted as the number 1.3, which is not what anyone meant."""
+    import re
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    if path.endswith(".toml"):
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            section = tomllib.loads(text, parse_float=str).get("tool", {}).get("sidecarlint", {})
+        except (tomllib.TOMLDecodeError, RecursionError):
+            return None, None
+        value = section.get("kube_version", section.get("kube-version"))
+        pattern = r"(?m)^\s*kube[-_]version\s*="
+    else:
+        try:
+            data = yaml.load(text, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+        except (yaml.YAMLError, RecursionError):
+            return None, None
+        value = data.get("kube_version") if isinstance(data, dict) else None
+        pattern = r"(?m)^kube_version\s*:"
+    match = re.search(pattern, text)
+    return value, (text.count("\n", 0, match.start()) + 1 if match else None)
 
 
 def load_config(path: str) -> Config:
@@ -161,7 +206,10 @@ def load_config(path: str) -> Config:
     config = Config(path=path)
     base = os.path.dirname(os.path.abspath(path))
     if data.get("kube_version") is not None:
-        config.kube_version = parse_kube_version(data["kube_version"], f"{path}: kube_version")
+        raw, line = _raw_kube_version(path)
+        where = f"{path}:{line}: kube_version" if line else f"{path}: kube_version"
+        value = raw if isinstance(raw, str) else data["kube_version"]
+        config.kube_version = parse_kube_version(value, where)
     if data.get("fail_on") is not None:
         if data["fail_on"] not in FAIL_ON:
             raise ConfigError(f"{path}: fail_on: must be one of {', '.join(FAIL_ON)}")
