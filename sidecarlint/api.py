@@ -50,6 +50,9 @@ class LintOptions(NamedTuple):
     cwd: str | None = None  # where the config search starts (default: the current folder)
     allow_remote: bool | None = None  # let kustomize fetch remote resources (default: config)
     require_render: bool | None = None  # a chart not rendered is an error (default: config)
+    # A folder whose manifests are read for run-wide facts only (Namespaces, mesh
+    # installations), when the paths are a few changed files (the pre-commit hook).
+    facts_from: str | None = None
 
 
 class LintResult(NamedTuple):
@@ -107,6 +110,35 @@ def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
     return config, Ruleset(rules, chosen, config.severity, config.params, kube, catalog)
 
 
+def _facts_from(
+    folder: str, linted: set[str], ruleset: Ruleset, config: Config, bounds: tuple[str, ...]
+) -> Facts:
+    """The run-wide facts of every manifest under `folder` not linted in this run: only the
+    files that hold a family's marker bytes are parsed, and nothing is reported for them."""
+    from sidecarlint.discover import discover
+    from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes
+
+    facts = Facts()
+    markers = tuple(m for gather in ruleset.gatherers for m in getattr(gather, "markers", ()))
+    limit = config.max_file_bytes or DEFAULT_MAX_FILE_BYTES
+    for path in discover([folder], config.exclude, bounds=bounds).files:
+        if os.path.realpath(path) in linted or not os.path.isfile(path):
+            continue
+        try:
+            if os.path.getsize(path) > limit:
+                continue
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        except OSError:
+            continue
+        if markers and not any(marker in data for marker in markers):
+            continue
+        for document in load_bytes(path, data).documents:
+            for gather in ruleset.gatherers:
+                gather(document.data, facts)
+    return facts
+
+
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
     from sidecarlint import kustomize, render
@@ -160,11 +192,14 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
 
     found = discover(paths, config.exclude, list(options.charts), plan_overlay, bounds)
     count = 0
+    linted_files: set[str] = set()  # what facts_from need not read again
 
     def inputs():  # made as the walk finds them: a huge tree costs no list of its files
         nonlocal count
         for path in found.files:
             count += 1
+            if options.facts_from:
+                linted_files.add(os.path.realpath(path))
             if path == STDIN:
                 yield Input("stdin", options.stdin_filename or "-", options.stdin or b"")
             else:
@@ -195,6 +230,8 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         declarations.extend(linted.declarations)
         if linted.facts:
             parts.append(linted.facts)
+    if options.facts_from and ruleset.gatherers:
+        parts.append(_facts_from(options.facts_from, linted_files, ruleset, config, bounds))
     for note in [*found.noted, *overlay_notes]:
         path = note.path if note.path == STDIN else os.path.normpath(note.path)
         finding = ruleset.finding(

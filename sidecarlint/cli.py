@@ -153,6 +153,12 @@ def console_main() -> None:
     type=click.IntRange(min=0),
     help="Lint with N processes; 0: one per CPU.  [default: one per CPU, fewer for few files]",
 )
+@click.option(
+    "--facts-from",
+    type=click.Path(file_okay=False, exists=True),
+    help="Also read run-wide facts (Namespaces, mesh installations) from the manifests in "
+    "this folder, without reporting on them (the pre-commit hook passes '.').",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings or inputs fail.")
 @click.option(
     "--require-render/--no-require-render",
@@ -193,6 +199,7 @@ def check(
     sets,
     allow_remote,
     jobs,
+    facts_from,
     exit_zero,
     require_render,
     statistics,
@@ -224,6 +231,7 @@ def check(
         jobs=(os.cpu_count() or 1) if jobs == 0 else jobs,
         allow_remote=allow_remote,
         require_render=require_render,
+        facts_from=facts_from,
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=stdin_filename,
     )

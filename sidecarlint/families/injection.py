@@ -157,6 +157,10 @@ def gather(data: object, facts: Facts) -> None:
         facts.add_native("istio", str(value).lower() == "true")
 
 
+# A file holds a fact for `gather` only if it contains one of these (a cheap test before
+# parsing the files of a whole repository for its facts, see api.lint's facts_from).
+gather.markers = (b"Namespace", NATIVE.encode())  # type: ignore[attr-defined]
+
 CHECKS = {"job-injected-legacy-sidecar": job_injected_legacy_sidecar}
 SETTLE = {"job-injected-legacy-sidecar": settle}
 GATHER = {"job-injected-legacy-sidecar": gather}
