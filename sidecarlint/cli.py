@@ -16,7 +16,7 @@ import click
 
 from sidecarlint import __version__
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "markdown")
 
 
 def _split_ids(values: tuple[str, ...]) -> list[str]:
@@ -339,6 +339,8 @@ def _reporter(output_format: str):
         from sidecarlint.report import sarif as module
     elif output_format == "github":
         from sidecarlint.report import github as module
+    elif output_format == "markdown":
+        from sidecarlint.report import markdown as module
     else:
         from sidecarlint.report import text as module
     return module

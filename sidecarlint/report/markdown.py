@@ -1,0 +1,44 @@
+"""A Markdown summary (a GitHub job summary, a pull-request comment): a heading with the
+counts, then a table of the findings, the first MAX_ROWS of them."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from sidecarlint.findings import visible
+from sidecarlint.report import Report
+
+MAX_ROWS = 200
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside its table cell and renders as written: no line breaks, no
+    pipes, no HTML, no Markdown markup from a manifest."""
+    text = visible(text).replace("\\", "\\\\")
+    for char in "|`*_[]<>#!~":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def write(report: Report, out: TextIO) -> None:
+    counts = report.counts()
+    total = sum(counts.values())
+    files = _plural(report.files, "file")
+    if total == 0:
+        out.write(f"### sidecarlint: no findings in {files}\n")
+        return
+    parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
+    out.write(f"### sidecarlint: {_plural(total, 'finding')} ({parts}) in {files}\n\n")
+    out.write("| severity | rule | where | message |\n|---|---|---|---|\n")
+    shown = [f for f in report.findings if not f.suppressed]
+    for finding in shown[:MAX_ROWS]:
+        where = _cell(f"{finding.path}:{finding.line}")
+        out.write(
+            f"| {finding.severity} | {_cell(finding.rule)} | {where} | {_cell(finding.message)} |\n"
+        )
+    if len(shown) > MAX_ROWS:
+        out.write(f"\nand {len(shown) - MAX_ROWS} more; the full list is in the SARIF report.\n")
