@@ -69,7 +69,17 @@ class LintResult(NamedTuple):
         return any(f.rule in self.unreadable_rules and not f.suppressed for f in self.findings)
 
 
-def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
+def _config_start(options: LintOptions, paths: tuple[str, ...] = ()) -> str:
+    """Where the config search starts: the folder of the first path linted (a run from a
+    subfolder, or naming a folder elsewhere, finds that folder's config); the current
+    folder's config applies when the linted path has none."""
+    for path in (*paths, *options.charts):
+        if path != "-" and os.path.exists(path):
+            return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    return options.cwd or os.getcwd()
+
+
+def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, Ruleset]:
     """The config and the run's rules; raises UsageError with a one-line message."""
     from sidecarlint import catalog as catalog_module
     from sidecarlint.config import (
@@ -84,7 +94,11 @@ def prepare(options: LintOptions) -> tuple[Config, Ruleset]:
     from sidecarlint.rules import RuleError, load_rules
 
     try:
-        path = options.config or find_config(options.cwd or os.getcwd())
+        path = (
+            options.config
+            or find_config(_config_start(options, paths))
+            or find_config(options.cwd or os.getcwd())  # none there: the current folder's
+        )
         config = load_config(path) if path else Config()
         root = repository_root(options.cwd or os.getcwd(), config.path)
         for folder in config.rule_dirs:
@@ -149,7 +163,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     from sidecarlint.suppress import unused
 
     options = options or LintOptions()
-    config, ruleset = prepare(options)
+    config, ruleset = prepare(options, tuple(paths))
     paths = list(paths) or ([] if options.charts else ["."])
     # What content may make sidecarlint read: the repository and what the user named.
     named = [*paths, *options.charts, *options.chart_roots]
@@ -190,7 +204,10 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
             return False
         return True
 
-    found = discover(paths, config.exclude, list(options.charts), plan_overlay, bounds)
+    config_folder = os.path.dirname(os.path.abspath(config.path)) if config.path else None
+    found = discover(
+        paths, config.exclude, list(options.charts), plan_overlay, bounds, config_folder
+    )
     count = 0
     linted_files: set[str] = set()  # what facts_from need not read again
 

@@ -31,8 +31,60 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _version_text() -> str:
+    """The version, and the commit it was built from when installed from git (PEP 610's
+    direct_url.json) or run from a git checkout (an editable install)."""
+    import json
+
+    commit = None
+    try:
+        from importlib.metadata import distribution
+
+        direct = json.loads(distribution("sidecarlint").read_text("direct_url.json") or "{}")
+        commit = direct.get("vcs_info", {}).get("commit_id")
+        if commit is None and direct.get("dir_info", {}).get("editable"):
+            commit = _git_head(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    except Exception:  # no metadata, unreadable metadata: the version alone
+        commit = None
+    return f"sidecarlint, version {__version__}" + (f" (commit {commit[:12]})" if commit else "")
+
+
+def _git_head(folder: str) -> str | None:
+    """The commit a checkout's HEAD names, read from .git without running git."""
+    git = os.path.join(folder, ".git")
+    try:
+        with open(os.path.join(git, "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head[5:]
+        if os.path.isfile(os.path.join(git, ref)):
+            with open(os.path.join(git, ref), encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        with open(os.path.join(git, "packed-refs"), encoding="utf-8") as handle:
+            for line in handle:
+                if line.rstrip().endswith(" " + ref):
+                    return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="sidecarlint")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, and the commit when installed from git, and exit.",
+)
 def main() -> None:
     """Lint Kubernetes manifests for sidecar readiness: native sidecars that the app does not
     wait for, grace periods too short for every container to stop, and Jobs whose sidecars

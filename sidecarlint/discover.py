@@ -72,17 +72,22 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def is_excluded(path: str, patterns: list[str]) -> bool:
-    """A glob matches the path, or one of its parent folders (`vendor` excludes vendor/**)."""
+def is_excluded(path: str, patterns: list[str], base: str | None = None) -> bool:
+    """A glob matches the path, or one of its parent folders (`vendor` excludes vendor/**).
+    The path is taken as typed and, when `base` (the config file's folder) holds it,
+    relative to `base`: patterns in config mean the same wherever the run starts."""
     if not patterns:
         return False
-    text = _posix(os.path.normpath(path))
-    if text.startswith("./"):
-        text = text[2:]
-    candidates = [text]
-    parts = text.split("/")
-    candidates.extend("/".join(parts[:i]) for i in range(1, len(parts)))
-    candidates.append(parts[-1])
+    texts = [_posix(os.path.normpath(path))]
+    if base is not None:
+        absolute = os.path.abspath(path)
+        if absolute.startswith(base.rstrip(os.sep) + os.sep):
+            texts.append(_posix(os.path.relpath(absolute, base)))
+    candidates = []
+    for text in texts:
+        text = text.removeprefix("./")
+        parts = text.split("/")
+        candidates += [text, *("/".join(parts[:i]) for i in range(1, len(parts))), parts[-1]]
     return any(fnmatchcase(c, p.rstrip("/")) for p in patterns for c in candidates)
 
 
@@ -108,6 +113,7 @@ def discover(
     charts: list[str] | None = None,
     render_kustomize: Callable[[str], bool] = lambda directory: False,
     bounds: tuple[str, ...] = (),
+    exclude_base: str | None = None,
 ) -> Discovery:
     """Files named on the command line are linted whatever their extension; folders are
     walked for *.yaml, *.yml and *.json, skipping hidden folders and excluded paths. Helm
@@ -117,13 +123,17 @@ def discover(
     Links to folders are not followed, so link loops cannot trap the walk, and a linked
     file is read only when it resolves inside `bounds` (or inside the folder named)."""
     found = Discovery()
-    found.files = _files(paths, exclude, charts or [], render_kustomize, found, bounds)
+
+    def excluded(path: str) -> bool:
+        return is_excluded(path, exclude, exclude_base)
+
+    found.files = _files(paths, excluded, charts or [], render_kustomize, found, bounds)
     return found
 
 
 def _files(
     paths: list[str],
-    exclude: list[str],
+    excluded: Callable[[str], bool],
     charts: list[str],
     render_kustomize: Callable[[str], bool],
     found: Discovery,
@@ -167,7 +177,7 @@ def _files(
         if not os.path.lexists(path):
             found.noted.append(Noted("unreadable-file", path, "missing", {}))
             continue
-        if is_excluded(path, exclude):
+        if excluded(path):
             continue
         if not os.path.isdir(path):
             from sidecarlint.render import is_chart_archive
@@ -186,14 +196,14 @@ def _files(
             add_chart(path)
             continue
         within = (os.path.realpath(path), *bounds)
-        for _ in _walk(path, exclude, found, add, add_chart, add_kustomization, within):
+        for _ in _walk(path, excluded, found, add, add_chart, add_kustomization, within):
             yield from pending
             pending.clear()
 
 
 def _walk(
     top: str,
-    exclude: list[str],
+    excluded: Callable[[str], bool],
     found: Discovery,
     add,
     add_chart,
@@ -218,7 +228,7 @@ def _walk(
         kept = []
         for name in sorted(folders):
             child = os.path.join(directory, name)
-            if name.startswith(".") or is_excluded(child, exclude):
+            if name.startswith(".") or excluded(child):
                 continue
             if is_chart(child):
                 add_chart(child)
@@ -229,7 +239,7 @@ def _walk(
         folders[:] = kept
         for name in sorted(files):
             path = os.path.join(directory, name)
-            if name.endswith(".tgz") and not is_excluded(path, exclude) and is_chart_archive(path):
+            if name.endswith(".tgz") and not excluded(path) and is_chart_archive(path):
                 add_chart(path)
                 continue
             if not name.endswith(EXTENSIONS) or name.startswith("."):
@@ -237,7 +247,7 @@ def _walk(
             if os.path.islink(path) and not inside(path, bounds):
                 found.noted.append(Noted("outside-repository", path, "link", {"path": path}))
                 continue
-            if not is_excluded(path, exclude):
+            if not excluded(path):
                 add(path)
                 yield directory
         yield directory
