@@ -50,9 +50,10 @@ class LintOptions(NamedTuple):
     cwd: str | None = None  # where the config search starts (default: the current folder)
     allow_remote: bool | None = None  # let kustomize fetch remote resources (default: config)
     require_render: bool | None = None  # a chart not rendered is an error (default: config)
-    # A folder whose manifests are read for run-wide facts only (Namespaces, mesh
-    # installations), when the paths are a few changed files (the pre-commit hook).
-    facts_from: str | None = None
+    # The repository the paths belong to, when they are a few changed files (the
+    # pre-commit hook): its manifests give the run-wide facts (Namespaces, mesh
+    # installations), and its Kustomize overlays that load a named file are rendered too.
+    repository: str | None = None
 
 
 class LintResult(NamedTuple):
@@ -122,6 +123,43 @@ def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, 
     chosen -= set(options.ignore) | set(config.disable)
     catalog = catalog_module.load(config.sidecars)
     return config, Ruleset(rules, chosen, config.severity, config.params, kube, catalog)
+
+
+MAX_OVERLAYS = 2000  # kustomization files a hook run looks through for a changed file
+
+
+def _overlays_loading(
+    paths: list[str],
+    repository: str,
+    config: Config,
+    bounds: tuple[str, ...],
+    config_folder: str | None,
+) -> list[str]:
+    """The Kustomize overlays of the repository that load a folder holding one of the named
+    files (a changed base file re-renders every overlay built on it)."""
+    from sidecarlint import kustomize, render
+    from sidecarlint.discover import is_excluded, walk_tree
+
+    folders = {
+        os.path.dirname(os.path.realpath(p)) for p in paths if p != "-" and os.path.isfile(p)
+    }
+    if not folders:
+        return []
+    overlays = []
+    for count, (directory, subfolders, _) in enumerate(walk_tree(repository, lambda error: None)):
+        if count > 50 * MAX_OVERLAYS or len(overlays) > MAX_OVERLAYS:
+            break
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if not name.startswith(".")
+            and not is_excluded(os.path.join(directory, name), config.exclude, config_folder)
+        ]
+        if render.kustomization_file(directory) is None:
+            continue
+        if folders & kustomize.overlay_folders(directory, bounds):
+            overlays.append(directory)
+    return overlays
 
 
 def _facts_from(
@@ -205,17 +243,19 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         return True
 
     config_folder = os.path.dirname(os.path.abspath(config.path)) if config.path else None
+    if options.repository:
+        paths += _overlays_loading(paths, options.repository, config, bounds, config_folder)
     found = discover(
         paths, config.exclude, list(options.charts), plan_overlay, bounds, config_folder
     )
     count = 0
-    linted_files: set[str] = set()  # what facts_from need not read again
+    linted_files: set[str] = set()  # what the repository's facts need not read again
 
     def inputs():  # made as the walk finds them: a huge tree costs no list of its files
         nonlocal count
         for path in found.files:
             count += 1
-            if options.facts_from:
+            if options.repository:
                 linted_files.add(os.path.realpath(path))
             if path == STDIN:
                 yield Input("stdin", options.stdin_filename or "-", options.stdin or b"")
@@ -247,8 +287,8 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         declarations.extend(linted.declarations)
         if linted.facts:
             parts.append(linted.facts)
-    if options.facts_from and ruleset.gatherers:
-        parts.append(_facts_from(options.facts_from, linted_files, ruleset, config, bounds))
+    if options.repository and ruleset.gatherers:
+        parts.append(_facts_from(options.repository, linted_files, ruleset, config, bounds))
     for note in [*found.noted, *overlay_notes]:
         path = note.path if note.path == STDIN else os.path.normpath(note.path)
         finding = ruleset.finding(

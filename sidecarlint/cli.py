@@ -206,10 +206,11 @@ def console_main() -> None:
     help="Lint with N processes; 0: one per CPU.  [default: one per CPU, fewer for few files]",
 )
 @click.option(
-    "--facts-from",
+    "--repository",
     type=click.Path(file_okay=False, exists=True),
-    help="Also read run-wide facts (Namespaces, mesh installations) from the manifests in "
-    "this folder, without reporting on them (the pre-commit hook passes '.').",
+    help="The repository the PATHS (a few changed files) belong to: run-wide facts "
+    "(Namespaces, mesh installations) come from all its manifests, and its Kustomize "
+    "overlays that load a named file are rendered too. The pre-commit hook passes '.'.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings or inputs fail.")
 @click.option(
@@ -251,7 +252,7 @@ def check(
     sets,
     allow_remote,
     jobs,
-    facts_from,
+    repository,
     exit_zero,
     require_render,
     statistics,
@@ -283,7 +284,7 @@ def check(
         jobs=(os.cpu_count() or 1) if jobs == 0 else jobs,
         allow_remote=allow_remote,
         require_render=require_render,
-        facts_from=facts_from,
+        repository=repository,
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=stdin_filename,
     )

@@ -58,7 +58,7 @@ def links_leaving(folder: str, bounds: tuple[str, ...], limit: int = 20_000) -> 
     """Links under `folder` that resolve outside `bounds` (a chart's files are read by
     Helm, which follows links)."""
     found = []
-    for count, (directory, folders, files) in enumerate(_tree(folder, lambda error: None)):
+    for count, (directory, folders, files) in enumerate(walk_tree(folder, lambda error: None)):
         if count > limit:
             break
         for name in [*folders, *files]:
@@ -224,7 +224,7 @@ def _walk(
             )
         )
 
-    for directory, folders, files in _tree(top, on_error):
+    for directory, folders, files in walk_tree(top, on_error):
         kept = []
         for name in sorted(folders):
             child = os.path.join(directory, name)
@@ -253,7 +253,7 @@ def _walk(
         yield directory
 
 
-def _tree(top: str, on_error: Callable[[OSError], None]) -> Iterator[tuple[str, list, list]]:
+def walk_tree(top: str, on_error: Callable[[OSError], None]) -> Iterator[tuple[str, list, list]]:
     """`os.walk(top, onerror=on_error)`, top-down, without following links to folders, and
     without recursion: on Python before 3.12, os.walk recurses once per level, so a tree a
     thousand folders deep raised RecursionError. Folders the caller removes from the list

@@ -51,6 +51,16 @@ def is_remote(reference: str, directory: str) -> bool:
 def references(directory: str, bounds: tuple[str, ...]) -> list[Reference]:
     """The remote references and the local folders outside `bounds` that the overlay in
     `directory`, and the local bases and components it names, would load."""
+    return _follow(directory, bounds)[0]
+
+
+def overlay_folders(directory: str, bounds: tuple[str, ...]) -> set[str]:
+    """The folders (resolved) whose files the overlay in `directory` loads: its own and
+    those of the local bases and components it names, at any depth."""
+    return _follow(directory, bounds)[1]
+
+
+def _follow(directory: str, bounds: tuple[str, ...]) -> tuple[list[Reference], set[str]]:
     from sidecarlint.loader import read_file
 
     found: list[Reference] = []
@@ -86,4 +96,4 @@ def references(directory: str, bounds: tuple[str, ...]) -> list[Reference]:
                     found.append(Reference(path, line, column, item, "outside"))
                 elif os.path.isdir(target):
                     stack.append(target)
-    return found
+    return found, seen

@@ -145,3 +145,26 @@ def test_every_injected_job_is_reported_across_batches(try_repo):
         line for line in result.stdout.splitlines() if "job-injected-legacy-sidecar" in line
     ]
     assert len(reported) == 40
+
+
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None and shutil.which("kustomize") is None,
+    reason="neither kubectl nor kustomize is on PATH",
+)
+def test_a_changed_base_file_renders_the_overlays_built_on_it(try_repo):
+    scratch, run = try_repo
+    base, prod = scratch / "base", scratch / "overlays" / "prod"
+    base.mkdir()
+    prod.mkdir(parents=True)
+    (scratch / "unrelated").mkdir()
+    (base / "pod.yaml").write_text(
+        POD_TEMPLATE.replace("{{ .Release.Name }}", "web").replace("{{ .Values.tag }}", "1.24.0")
+    )
+    (base / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
+    (prod / "kustomization.yaml").write_text("resources: [../../base]\nnamePrefix: prod-\n")
+    (scratch / "unrelated" / "kustomization.yaml").write_text("resources: []\n")
+    result = run("base/pod.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "overlays/prod/kustomization.yaml" in result.stdout  # the overlay was rendered
+    assert "Pod/prod-web" in result.stdout
+    assert "unrelated" not in result.stdout

@@ -158,7 +158,7 @@ def gather(data: object, facts: Facts) -> None:
 
 
 # A file holds a fact for `gather` only if it contains one of these (a cheap test before
-# parsing the files of a whole repository for its facts, see api.lint's facts_from).
+# parsing the files of a whole repository for its facts: LintOptions.repository).
 gather.markers = (b"Namespace", NATIVE.encode())  # type: ignore[attr-defined]
 
 CHECKS = {"job-injected-legacy-sidecar": job_injected_legacy_sidecar}
