@@ -122,7 +122,10 @@ def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, 
     chosen = set(options.select or config.select or known)
     chosen -= set(options.ignore) | set(config.disable)
     catalog = catalog_module.load(config.sidecars)
-    return config, Ruleset(rules, chosen, config.severity, config.params, kube, catalog)
+    ruleset = Ruleset(
+        rules, chosen, config.severity, config.params, kube, catalog, config.default_namespace
+    )
+    return config, ruleset
 
 
 MAX_OVERLAYS = 2000  # kustomization files a hook run looks through for a changed file

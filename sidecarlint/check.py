@@ -32,10 +32,19 @@ class CheckContext:
     """What a check may read besides the workload: its params, the target Kubernetes
     version and the sidecar catalogue."""
 
-    def __init__(self, params: dict[str, Any], kube: tuple[int, int], catalog: Catalog) -> None:
+    def __init__(
+        self,
+        params: dict[str, Any],
+        kube: tuple[int, int],
+        catalog: Catalog,
+        default_namespace: str | None = None,
+    ) -> None:
         self.params = params
         self.kube = kube
         self.catalog = catalog
+        # The namespace of an object that names none (config `default_namespace`); None:
+        # unknown, and no Namespace object of the run applies to it.
+        self.default_namespace = default_namespace
 
     @property
     def natives_apply(self) -> bool:

@@ -31,6 +31,7 @@ KEYS = {
     "mesh",
     "allow_remote",
     "require_render",
+    "default_namespace",
 }
 
 
@@ -55,6 +56,7 @@ class Config:
         mesh: dict[str, Any] | None = None,
         allow_remote: bool = False,
         require_render: bool = False,
+        default_namespace: str | None = None,
     ) -> None:
         self.path = path
         self.kube_version = kube_version
@@ -70,6 +72,7 @@ class Config:
         self.mesh = {} if mesh is None else mesh
         self.allow_remote = allow_remote  # kustomize may fetch remote resources
         self.require_render = require_render  # a chart or overlay not rendered is an error
+        self.default_namespace = default_namespace  # of objects that name none
 
 
 def find_config(start: str) -> str | None:
@@ -256,6 +259,10 @@ def load_config(path: str) -> Config:
     for key in ("allow_remote", "require_render"):
         if not isinstance(data.get(key, False), bool):
             raise ConfigError(f"{path}: {key}: must be true or false")
+    namespace = data.get("default_namespace")
+    if namespace is not None and (not isinstance(namespace, str) or not namespace.strip()):
+        raise ConfigError(f"{path}: default_namespace: must be a namespace name")
+    config.default_namespace = namespace
     config.allow_remote = data.get("allow_remote", False)
     config.require_render = data.get("require_render", False)
     return config

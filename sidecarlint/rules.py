@@ -360,13 +360,14 @@ class ActiveRule:
         params: dict[str, Any],
         kube: tuple[int, int],
         catalog: Catalog,
+        default_namespace: str | None = None,
     ) -> None:
         self.rule = rule
         self.id = rule.id
         self.severity_override = severity  # from config; wins over every message's own
         self.params = {name: p.default for name, p in rule.params.items()}
         self.params.update(params)
-        self.context = CheckContext(self.params, kube, catalog)
+        self.context = CheckContext(self.params, kube, catalog, default_namespace)
         self.interpreter = Interpreter(
             jmespath.Options(custom_functions=RuleFunctions(self.params, kube, catalog))
         )
@@ -442,13 +443,21 @@ class Ruleset:
         params: dict[str, dict],
         kube: tuple[int, int],
         catalog: Catalog,
+        default_namespace: str | None = None,
     ) -> None:
         self.kube = kube
         self.catalog = catalog
         self.rules = rules  # every rule loaded, enabled or not
         self.known = {rule.id for rule in rules}
         self.active = {
-            rule.id: ActiveRule(rule, severity.get(rule.id), params.get(rule.id, {}), kube, catalog)
+            rule.id: ActiveRule(
+                rule,
+                severity.get(rule.id),
+                params.get(rule.id, {}),
+                kube,
+                catalog,
+                default_namespace,
+            )
             for rule in rules
             if rule.id in chosen
         }

@@ -88,3 +88,13 @@ def test_findings_cannot_be_changed_after_the_fact():
     with pytest.raises(AttributeError):
         finding.line = 1  # type: ignore[misc]
     json.dumps(finding.as_json())
+
+
+def test_default_namespace_in_config_places_objects_that_name_none(tmp_path):
+    job = ROOT / "tests" / "rules" / "job-injected-legacy-sidecar" / "ok-no-namespace.yaml"
+    assert lint([str(job)]).findings == []  # where it is applied is unknown
+    config = tmp_path / ".sidecarlint.yaml"
+    config.write_text("default_namespace: default\n")
+    [finding] = lint([str(job)], LintOptions(config=str(config))).findings
+    assert finding.rule == "job-injected-legacy-sidecar" and finding.name == "migrate"
+    assert "namespace 'default' has istio-injection: enabled" in finding.message

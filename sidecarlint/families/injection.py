@@ -66,7 +66,9 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
             sidecar = context.catalog.match(container)
             if sidecar is not None:
                 present.add(sidecar.id)
-    namespace = workload.namespace or "default"
+    # An object that names no namespace goes wherever it is applied: only the config's
+    # default_namespace says where (kustomize's `namespace:` is already in its output).
+    namespace = workload.namespace or context.default_namespace
     by_namespace: list[tuple[str, bool]] = []
     keys = {
         *(labels if isinstance(labels, dict) else ()),
@@ -96,7 +98,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
                     pending = (("legacy", mesh, sidecar.id, why),)
                     yield Hit(node, "default", None, key, NO_CONTAINER, pending)
                 continue
-        if inject.get("namespace"):
+        if inject.get("namespace") and namespace is not None:
             by_namespace.append((sidecar.id, forced_legacy))
     if by_namespace:
         pending = _shared((("namespace", namespace, tuple(by_namespace)),))
