@@ -13,7 +13,6 @@ findings. Nothing here prints or exits; the CLI renders the result and sets the 
 from __future__ import annotations
 
 import os
-import shlex
 from typing import NamedTuple
 
 from sidecarlint import facts as facts_module
@@ -196,7 +195,6 @@ def _facts_from(
 
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
-    from sidecarlint import kustomize, render
     from sidecarlint.discover import STDIN, Noted, discover, repository_root
     from sidecarlint.engine import settle
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
@@ -223,6 +221,8 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         """Render this overlay? Not when it would fetch from the network (unless allowed)
         or load a folder outside the bounds, nor without kustomize; its files are then
         linted one by one, and each reason is a finding."""
+        from sidecarlint import kustomize, render  # only runs that meet an overlay need them
+
         blocked = False
         for ref in kustomize.references(directory, bounds):
             if ref.kind == "outside":
@@ -238,7 +238,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         if render.kustomize_command() is None:
             fields = {
                 "overlay": os.path.normpath(directory),
-                "command": shlex.join(["kubectl", "kustomize", directory]),
+                "command": render.shown_command(["kubectl", "kustomize", directory]),
             }
             display = os.path.normpath(render.kustomization_file(directory) or directory)
             overlay_notes.append(Noted("render-unavailable", display, "kustomize", fields))

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 TIMEOUT = 180  # seconds a render may take
@@ -32,15 +30,27 @@ class Rendered:
 
 
 def helm_binary() -> str | None:
+    import shutil  # (imports bz2 and lzma: only runs that render pay for it)
+
     return shutil.which("helm")
 
 
 def kustomize_command() -> list[str] | None:
+    import shutil
+
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize"]
     return None
+
+
+def shown_command(words: list[str]) -> str:
+    """A command as a user would retype it, shell-quoted (a folder name holding
+    `; rm -rf ~` must not become a command when pasted)."""
+    import shlex
+
+    return shlex.join(words)
 
 
 def kustomization_file(directory: str) -> str | None:
@@ -97,8 +107,7 @@ def helm_command(
 def _shown(command: list[str], path: str) -> str:
     """The command as a user would retype it: the path as they gave it, shell-quoted (a
     folder name holding `; rm -rf ~` must not become a command when pasted)."""
-    words = [path if word == os.path.abspath(path) else word for word in command]
-    return shlex.join(words)
+    return shown_command([path if word == os.path.abspath(path) else word for word in command])
 
 
 def _sandbox_environment(home: str) -> dict[str, str]:
@@ -201,6 +210,8 @@ def render_kustomization(directory: str, max_bytes: int) -> Rendered:
     shown = _shown(command, directory)
     if tool is None:
         return Rendered(None, None, shown)
+    import shutil
+
     binary = shutil.which(tool[0])
     assert binary is not None
     return _run(command, binary, shown, max_bytes)

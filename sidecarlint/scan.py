@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shlex
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -100,6 +99,8 @@ def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
         if rendered.error:
             fields = {"chart": chart, "error": rendered.error}
             return _only(ruleset, "render-failed", "helm", fields, chart)
+        import shlex
+
         fields = {"chart": chart, "quoted": shlex.quote(chart), "command": rendered.command}
         return _only(ruleset, "render-unavailable", "helm", fields, chart)
     loaded = load_text(chart, rendered.text)
