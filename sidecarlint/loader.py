@@ -36,10 +36,11 @@ from yaml.events import (
 # libyaml's loader when PyYAML was built with it (the wheels are), else the pure-Python one
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Deeper than any manifest needs (the deepest in our corpus of real repositories is 15), and
+# Deeper than any manifest needs (the deepest in our corpus of real repositories is 15; CRD
+# schemas nest a few dozen levels), and
 # low enough that libyaml, whose flow-collection scanning is quadratic in the depth, stays
 # fast on a document built to be deep.
-MAX_DEPTH = 200
+MAX_DEPTH = 128
 MAX_DOCUMENTS = 10_000
 # Aliases may expand a document to this many times its own length (plus a margin for
 # small files); past that it is an alias bomb, reported and skipped from there.
