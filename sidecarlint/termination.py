@@ -24,7 +24,8 @@ _INSTANT = {"echo", "true", "kill", "pkill", "killall", "touch", "rm", "printf",
 _SHELLS = {"sh", "bash", "ash", "dash", "zsh", "busybox"}
 # preStop hooks that stop the sidecar itself (semantics.md §5.5)
 _SELF_STOP = (
-    r"cloud[-_]sql[-_]proxy\S*\s+shutdown|/quitquitquit|:4191/shutdown|/v1\.0/shutdown"
+    r"(?:cloud[-_]sql[-_]proxy|alloydb-auth-proxy)\S*\s+shutdown|/quitquitquit|:4191/shutdown"
+    r"|/v1\.0/shutdown"
     r"|/graceful_shutdown|\bkill\s+(?:-\S+\s+)*1\b|/agent/v1/quit"
 )
 _ISTIO_DRAIN = r"pilot-agent\s+request\b.*\bPOST\s+drain\b"
@@ -323,12 +324,13 @@ def _istio(container: dict, proxy_config: dict | None, default: float) -> Estima
 def _cloud_sql_proxy(container: dict) -> Estimate:
     total = Estimate(0.0, True)
     for flag, env in (
-        ("min-sigterm-delay", "CSQL_PROXY_MIN_SIGTERM_DELAY"),
-        ("max-sigterm-delay", "CSQL_PROXY_MAX_SIGTERM_DELAY"),
+        ("min-sigterm-delay", "MIN_SIGTERM_DELAY"),
+        ("max-sigterm-delay", "MAX_SIGTERM_DELAY"),
     ):
         raw = _flag(container, flag)
-        if raw is None:
-            raw = _env(container, env)
+        for prefix in ("CSQL_PROXY_", "ALLOYDB_PROXY_"):  # Cloud SQL's, AlloyDB's
+            if raw is None:
+                raw = _env(container, prefix + env)
         if raw is None:
             continue
         value = parse_duration(raw)
