@@ -78,6 +78,12 @@ def _control_characters(out) -> None:
         out.write("---\n" + POD.format(name=name, stop=str(index % 40), grace="30"))
 
 
+def _kustomize_resources(out) -> None:
+    out.write("resources:\n")
+    for index in range(30000):
+        out.write(f"  - https://example.com/r{index}.yaml\n")
+
+
 INPUTS = {
     "alias bomb": _alias_bomb,
     "numbers out of range": _numbers,
@@ -86,7 +92,10 @@ INPUTS = {
     "30,000 ignore comments": _ignore_comments,
     "30,000 init containers": _init_containers,
     "names with control characters": _control_characters,
+    "30,000 remote kustomize resources": _kustomize_resources,
 }
+# Inputs that are a folder: their file is written under this name inside it.
+FOLDERS = {"30,000 remote kustomize resources": "kustomization.yaml"}
 
 
 def write_pathological(folder: str) -> dict[str, str]:
@@ -94,11 +103,14 @@ def write_pathological(folder: str) -> dict[str, str]:
     os.makedirs(folder, exist_ok=True)
     paths = {}
     for name, write in INPUTS.items():
-        path = os.path.join(
-            folder, name.replace(" ", "-").replace(",", "").replace("#", "") + ".yaml"
-        )
+        slug = name.replace(" ", "-").replace(",", "").replace("#", "")
+        if name in FOLDERS:
+            paths[name] = os.path.join(folder, slug)
+            os.makedirs(paths[name], exist_ok=True)
+            path = os.path.join(paths[name], FOLDERS[name])
+        else:
+            path = paths[name] = os.path.join(folder, slug + ".yaml")
         if not os.path.exists(path):
             with open(path, "w", encoding="utf-8") as out:
                 write(out)
-        paths[name] = path
     return paths

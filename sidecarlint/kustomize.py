@@ -31,14 +31,14 @@ class Reference(NamedTuple):
     kind: str  # "remote" or "outside"
 
 
-def _position(text: str, item: str, after: int) -> tuple[int, int]:
-    """Line and column of the first occurrence of `item` at or after line `after`."""
-    lines = text.splitlines()
-    for number in range(max(after, 1), len(lines) + 1):
+def _position(lines: list[str], item: str, after: int) -> tuple[int, int] | None:
+    """Line and column of the first occurrence of `item` after line `after` (the entries
+    of a list are found in order, each past the one before: linear in the file)."""
+    for number in range(after + 1, len(lines) + 1):
         column = lines[number - 1].find(item)
         if column >= 0:
             return number, column + 1
-    return max(after, 1), 1
+    return None
 
 
 def is_remote(reference: str, directory: str) -> bool:
@@ -79,15 +79,19 @@ def _follow(directory: str, bounds: tuple[str, ...]) -> tuple[list[Reference], s
         data = loaded.documents[0].data if loaded.documents else None
         if not isinstance(data, dict):
             continue
+        lines = loaded.text.splitlines()
         for field in FIELDS:
             items = data.get(field)
             if not isinstance(items, list):
                 continue
-            where = (loaded.positions.of_key(data, field) or (1, 1))[0]
+            key_line = (loaded.positions.of_key(data, field) or (1, 1))[0]
+            last = key_line - 1  # the key's own line may hold a flow list
             for item in items:
                 if not isinstance(item, str) or not item.strip():
                     continue
-                line, column = _position(loaded.text, item, where)
+                found_at = _position(lines, item, last)
+                line, column = found_at or (key_line, 1)
+                last = line if found_at else last
                 if is_remote(item, folder):
                     found.append(Reference(path, line, column, item, "remote"))
                     continue
