@@ -62,6 +62,9 @@ class LintResult(NamedTuple):
     rules: list[Rule]  # the rules that ran
     config: Config
     unreadable_rules: frozenset[str] = frozenset()  # their findings: an input was not linted
+    # What content may make sidecarlint read (the repository and the paths named): a
+    # caller that reads the files findings name (--show-source) reads only inside them.
+    bounds: tuple[str, ...] = ()
 
     @property
     def unreadable(self) -> bool:
@@ -315,4 +318,4 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         unreadable |= unrendered
         findings = [f._replace(severity="error") if f.rule in unrendered else f for f in findings]
     findings.sort(key=Finding.sort_key)
-    return LintResult(findings, count, facts, rules, config, frozenset(unreadable))
+    return LintResult(findings, count, facts, rules, config, frozenset(unreadable), bounds)

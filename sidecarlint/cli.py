@@ -329,7 +329,7 @@ def check(
     report.quiet = quiet
     report.statistics = statistics
     if show_source:
-        report.source_line = _source_line
+        report.source_line = lambda path, line: _source_line(path, line, result.bounds)
     reporter = _reporter(output_format)
     try:
         if output:
@@ -370,13 +370,17 @@ def _use_color(choice: str, output: str | None, output_format: str) -> bool:
 _sources: dict[str, list[str]] = {}
 
 
-def _source_line(path: str, line: int) -> str | None:
-    """The text of a reported line (for --show-source), read once per file and bounded."""
+def _source_line(path: str, line: int, bounds: tuple[str, ...]) -> str | None:
+    """The text of a reported line (for --show-source), read once per file and bounded: only
+    a regular file inside the run's bounds (a finding may name a link that leaves them)."""
+    from sidecarlint.discover import inside
+
     lines = _sources.get(path)
     if lines is None:
         lines = []
         try:
-            if os.path.isfile(path) and os.path.getsize(path) <= 8 * 1024 * 1024:
+            readable = os.path.isfile(path) and inside(path, bounds)
+            if readable and os.path.getsize(path) <= 8 * 1024 * 1024:
                 with open(path, encoding="utf-8", errors="replace") as handle:
                     lines = handle.read().splitlines()
         except OSError:

@@ -245,7 +245,8 @@ def _walk(
             if not name.endswith(EXTENSIONS) or name.startswith("."):
                 continue
             if os.path.islink(path) and not inside(path, bounds):
-                found.noted.append(Noted("outside-repository", path, "link", {"path": path}))
+                fields = {"path": os.path.normpath(path)}
+                found.noted.append(Noted("outside-repository", path, "link", fields))
                 continue
             if not excluded(path):
                 add(path)

@@ -17,7 +17,10 @@ def layout(tmp_path):
     """A secret outside the repository whose text must never be read or printed."""
     secret = tmp_path / "secret"
     (secret / "templates").mkdir(parents=True)
-    text = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {MARKER}}}\nspec: {{containers: []}}\n"
+    text = (  # the marker on line 1 too: a finding about a link is reported at line 1
+        f"# {MARKER}\napiVersion: v1\nkind: Pod\nmetadata: {{name: {MARKER}}}\n"
+        "spec: {containers: []}\n"
+    )
     (secret / "secret.yaml").write_text(text)
     (secret / "templates" / "pod.yaml").write_text(f"# {MARKER}\n" + pod())
     repo = tmp_path / "repo"
@@ -38,6 +41,8 @@ def test_a_link_out_of_the_repository_is_not_read(layout):
     outputs = every_format(".", repo)
     _assert_clean(outputs)
     assert "outside-repository" in outputs["json"]
+    shown = sidecarlint("check", ".", "--show-source", cwd=repo)  # prints the lines it names
+    assert MARKER.encode() not in shown.stdout + shown.stderr
 
 
 def test_a_chart_with_a_link_out_of_the_repository_is_not_rendered(layout):
