@@ -103,10 +103,13 @@ def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, 
             or find_config(options.cwd or os.getcwd())  # none there: the current folder's
         )
         config = load_config(path) if path else Config()
-        root = repository_root(options.cwd or os.getcwd(), config.path)
-        for folder in config.rule_dirs:
-            if not inside(folder, (root,)):
-                raise ConfigError(f"{config.path}: rule_dirs: {folder} is outside the repository")
+        if config.path:  # the config's rule folders stay in the config's own repository
+            root = repository_root(os.path.dirname(os.path.abspath(config.path)), config.path)
+            for folder in config.rule_dirs:
+                if not inside(folder, (root,)):
+                    raise ConfigError(
+                        f"{config.path}: rule_dirs: {folder} is outside the repository"
+                    )
         rules = load_rules([*config.rule_dirs, *options.rules_dirs])
         validate_against_rules(config, rules)
         kube = (
@@ -207,13 +210,16 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     options = options or LintOptions()
     config, ruleset = prepare(options, tuple(paths))
     paths = list(paths) or ([] if options.charts else ["."])
-    # What content may make sidecarlint read: the repository and what the user named.
-    named = [*paths, *options.charts, *options.chart_roots]
+    # What content may make sidecarlint read: the repository the run starts in, and what
+    # the user named with the repository each of those lies in.
+    named = [p for p in (*paths, *options.charts, *options.chart_roots) if p != STDIN]
+    named = [p for p in named if os.path.exists(p)]
     bounds = tuple(
         dict.fromkeys(
             [
                 repository_root(options.cwd or os.getcwd(), config.path),
-                *(os.path.realpath(p) for p in named if p != STDIN and os.path.exists(p)),
+                *(repository_root(p if os.path.isdir(p) else os.path.dirname(p)) for p in named),
+                *(os.path.realpath(p) for p in named),
             ]
         )
     )

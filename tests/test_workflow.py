@@ -71,3 +71,11 @@ def test_version_names_the_commit_when_installed_from_git(tmp_path):
 def test_version_without_git_is_the_version():
     code, out, _ = run_cli("--version")
     assert code == 0 and out.startswith("sidecarlint, version 0.1.0")
+
+
+def test_a_repository_linted_from_inside_another_keeps_its_rule_folders(repo, monkeypatch):
+    (repo / "policy").mkdir()
+    (repo / ".sidecarlint.yaml").write_text("rule_dirs: [policy]\n")
+    monkeypatch.chdir(ROOT)  # this checkout: another git repository
+    code, _, err = run_cli("check", str(repo / "k8s"))
+    assert code == 1, err
