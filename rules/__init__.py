@@ -38,8 +38,11 @@ def _checksum(sources: dict[str, bytes]) -> str:
 def parse(sources: dict[str, bytes]) -> dict[str, object]:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return {name: yaml.load(data.decode("utf-8"), Loader=loader) for name, data in sources.items()}
+    from sidecarlint.loader import YAML_LOADER
+
+    return {
+        name: yaml.load(data.decode("utf-8"), Loader=YAML_LOADER) for name, data in sources.items()
+    }
 
 
 def load() -> dict[str, object]:

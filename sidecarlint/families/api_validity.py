@@ -15,10 +15,6 @@ from sidecarlint.termination import (
 from sidecarlint.workloads import Workload, containers, dig, grace_period, is_native_sidecar
 
 
-def _is_number(value: object) -> bool:
-    return in_range(value)
-
-
 def invalid_probe(workload: Workload, context: CheckContext) -> Iterator[Hit]:
     """Probe settings the API server rejects."""
     pod = workload.pod
@@ -48,7 +44,7 @@ def prestop_sleep_exceeds_grace(workload: Workload, context: CheckContext) -> It
     for container in [*containers(pod, "initContainers"), *containers(pod, "containers")]:
         sleep = dig(container, "lifecycle", "preStop", "sleep")
         seconds = sleep.get("seconds") if isinstance(sleep, dict) else None
-        if _is_number(seconds) and seconds > grace:
+        if in_range(seconds) and seconds > grace:
             fields = {
                 "name": name_of(container),
                 "seconds": seconds,

@@ -30,9 +30,23 @@ class Report:
         self.statistics = False  # a count per rule instead of each finding
         self.source_line: Callable[[str, int], str | None] | None = None  # --show-source
 
+    def summary(self) -> str:
+        """'5 findings (2 errors, 2 warnings, 1 info) in 3 files', or 'no findings in ...'."""
+        counts = self.counts()
+        total = sum(counts.values())
+        files = plural(self.files, "file")
+        if total == 0:
+            return f"no findings in {files}"
+        parts = ", ".join(plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
+        return f"{plural(total, 'finding')} ({parts}) in {files}"
+
     def counts(self) -> dict[str, int]:
         counts = {"error": 0, "warning": 0, "info": 0}
         for finding in self.findings:
             if not finding.suppressed:
                 counts[finding.severity] = counts.get(finding.severity, 0) + 1
         return counts
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

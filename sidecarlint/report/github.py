@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from sidecarlint.findings import visible
-from sidecarlint.report import Report
+from sidecarlint.report import Report, plural
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -33,11 +33,7 @@ def write(report: Report, out: TextIO) -> None:
         out.write(f"::{command} {props}::{_data(finding.message)}\n")
     counts = report.counts()
     out.write(
-        f"sidecarlint: {_plural(sum(counts.values()), 'finding')} "
-        f"({_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
-        f"{_plural(counts['info'], 'info')}) in {_plural(report.files, 'file')}\n"
+        f"sidecarlint: {plural(sum(counts.values()), 'finding')} "
+        f"({plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+        f"{plural(counts['info'], 'info')}) in {plural(report.files, 'file')}\n"
     )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -11,10 +11,6 @@ from sidecarlint.report import Report
 MAX_ROWS = 200
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _cell(text: str) -> str:
     """Text that stays inside its table cell and renders as written: no line breaks, no
     pipes, no HTML, no Markdown markup from a manifest."""
@@ -25,14 +21,10 @@ def _cell(text: str) -> str:
 
 
 def write(report: Report, out: TextIO) -> None:
-    counts = report.counts()
-    total = sum(counts.values())
-    files = _plural(report.files, "file")
-    if total == 0:
-        out.write(f"### sidecarlint: no findings in {files}\n")
+    out.write(f"### sidecarlint: {report.summary()}\n")
+    if not sum(report.counts().values()):
         return
-    parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
-    out.write(f"### sidecarlint: {_plural(total, 'finding')} ({parts}) in {files}\n\n")
+    out.write("\n")
     out.write("| severity | rule | where | message |\n|---|---|---|---|\n")
     shown = [f for f in report.findings if not f.suppressed]
     for finding in shown[:MAX_ROWS]:

@@ -11,10 +11,6 @@ COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 RESET = "\033[0m"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def format_finding(finding, color: bool = False) -> str:
     """One line: every string from a manifest or a file name is shown with its control
     characters escaped, so no manifest can start a line of its own or colour the terminal."""
@@ -49,16 +45,8 @@ def write(report: Report, out: TextIO) -> None:
             out.write(format_finding(finding, report.color) + "\n")
             if report.source_line is not None:
                 out.write(_source(finding, report.source_line))
-    if report.quiet:
-        return
-    counts = report.counts()
-    total = sum(counts.values())
-    files = _plural(report.files, "file")
-    if total == 0:
-        out.write(f"no findings in {files}\n")
-    else:
-        parts = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s])
-        out.write(f"{_plural(total, 'finding')} ({parts}) in {files}\n")
+    if not report.quiet:
+        out.write(report.summary() + "\n")
 
 
 def _source(finding, source_line) -> str:
