@@ -13,6 +13,8 @@ import json
 import os
 import zlib
 
+# The files that are data for the rules, not rules: the sidecar catalogue, the workload kinds.
+DATA_FILES = ("sidecars.yaml", "workloads.yaml")
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 BUNDLE = os.path.join(FOLDER, "builtin.json")
 

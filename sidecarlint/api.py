@@ -85,6 +85,7 @@ def _config_start(options: LintOptions, paths: tuple[str, ...] = ()) -> str:
 def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, Ruleset]:
     """The config and the run's rules; raises UsageError with a one-line message."""
     from sidecarlint import catalog as catalog_module
+    from sidecarlint import workloads as workloads_module
     from sidecarlint.config import (
         DEFAULT_KUBE_VERSION,
         ConfigError,
@@ -128,7 +129,14 @@ def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, 
     chosen -= set(options.ignore) | set(config.disable)
     catalog = catalog_module.load(config.sidecars)
     ruleset = Ruleset(
-        rules, chosen, config.severity, config.params, kube, catalog, config.default_namespace
+        rules,
+        chosen,
+        config.severity,
+        config.params,
+        kube,
+        catalog,
+        config.default_namespace,
+        workloads_module.load(config.workloads),
     )
     return config, ruleset
 
@@ -202,7 +210,7 @@ def _facts_from(
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
     from sidecarlint.discover import STDIN, Noted, discover, repository_root
-    from sidecarlint.engine import settle
+    from sidecarlint.engine import once_per_kind, settle
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
     from sidecarlint.scan import Input, ScanOptions, scan
     from sidecarlint.suppress import unused
@@ -301,8 +309,13 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
             parts.append(linted.facts)
     if options.repository and ruleset.gatherers:
         parts.append(_facts_from(options.repository, linted_files, ruleset, config, bounds))
+    said: set[tuple] = set()
     for note in [*found.noted, *overlay_notes]:
         path = note.path if note.path == STDIN else os.path.normpath(note.path)
+        key = (note.rule, path, note.line, note.column, note.message, repr(note.fields))
+        if key in said:
+            continue  # a reference seen from two overlays (one including the other): once
+        said.add(key)
         finding = ruleset.finding(
             note.rule, note.message, note.fields, path, note.line, note.column
         )
@@ -314,7 +327,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         if mesh != "namespaces" and "native" in settings
     }
     facts = facts_module.merge(parts, dict(config.mesh.get("namespaces", {})), config_native)
-    findings = settle(findings, facts, ruleset)
+    findings = once_per_kind(settle(findings, facts, ruleset), ruleset)
     findings += unused(declarations, findings, ruleset)
     rules = [active.rule for active in ruleset.active.values()]
     unreadable = {rule.id for rule in rules if UNREADABLE_TAG in rule.tags}

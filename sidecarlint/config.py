@@ -32,6 +32,7 @@ KEYS = {
     "allow_remote",
     "require_render",
     "default_namespace",
+    "workloads",
 }
 
 
@@ -57,6 +58,7 @@ class Config:
         allow_remote: bool = False,
         require_render: bool = False,
         default_namespace: str | None = None,
+        workloads: list | None = None,
     ) -> None:
         self.path = path
         self.kube_version = kube_version
@@ -73,6 +75,7 @@ class Config:
         self.allow_remote = allow_remote  # kustomize may fetch remote resources
         self.require_render = require_render  # a chart or overlay not rendered is an error
         self.default_namespace = default_namespace  # of objects that name none
+        self.workloads = [] if workloads is None else workloads  # kinds, as rules/workloads.yaml
 
 
 def find_config(start: str) -> str | None:
@@ -256,6 +259,13 @@ def load_config(path: str) -> Config:
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
     config.mesh = _mesh(path, data.get("mesh") or {}, config.sidecars)
+    if data.get("workloads") is not None:
+        from sidecarlint.workloads import WorkloadError, parse_kinds
+
+        try:
+            config.workloads = parse_kinds(data["workloads"], path)
+        except WorkloadError as exc:
+            raise ConfigError(str(exc)) from None
     for key in ("allow_remote", "require_render"):
         if not isinstance(data.get(key, False), bool):
             raise ConfigError(f"{path}: {key}: must be true or false")

@@ -15,9 +15,16 @@ from sidecarlint.findings import Finding
 from sidecarlint.loader import Document, LoadedFile, Positions
 from sidecarlint.rules import ActiveRule, Ruleset
 from sidecarlint.suppress import Declaration, FileSuppressions, suppressed
-from sidecarlint.workloads import Workload, as_text, find_workloads
+from sidecarlint.workloads import (
+    UNKNOWN_KIND_RULE,
+    Workload,
+    as_text,
+    describe,
+    find_workloads,
+)
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+ONCE_TAG = "once-per-kind"  # a rule that says something about a kind: once per run
 
 
 class Linted(NamedTuple):
@@ -34,7 +41,7 @@ def workload_context(workload: Workload) -> dict:
     context = dict(workload.obj)
     context["pod"] = workload.pod
     context["podMetadata"] = workload.pod_metadata
-    context["runsToCompletion"] = workload.runs_to_completion
+    context["runsToCompletion"] = workload.job_rules_apply
     return context
 
 
@@ -121,9 +128,63 @@ def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset) -> Linted:
     for document in loaded.documents:
         for gather in ruleset.gatherers:
             gather(document.data, facts)
-        for workload in find_workloads(document.data):
+        unknown: dict[int, list[Workload]] = {}  # objects of unknown kinds → their pods
+        for workload in find_workloads(document.data, ruleset.kinds):
             findings.extend(_lint_workload(workload, document, loaded, path, ruleset, suppressions))
+            if not workload.known:
+                unknown.setdefault(id(workload.obj), []).append(workload)
+        for pods in unknown.values():
+            finding = _unknown_workload(pods, document, loaded, path, ruleset)
+            if finding is not None:
+                declaration = suppressions.comment_for(finding.rule, finding.line)
+                findings.append(suppressed(finding, declaration))
     return Linted(findings + suppressions.invalid, facts, suppressions.declared)
+
+
+def _unknown_workload(
+    pods: list[Workload], document: Document, loaded: LoadedFile, path: str, ruleset: Ruleset
+) -> Finding | None:
+    """The object of an unknown kind whose pod specs were linted, and how to declare it; a
+    kind that is known under another API group is a mistake in `apiVersion`."""
+    obj = pods[0].obj
+    kind = pods[0].kind
+    shown = [pod.pod_path or "?" for pod in pods[:5]]
+    more = f" and {len(pods) - 5} more" if len(pods) > 5 else ""
+    fields = {
+        "kind": kind,
+        "api_version": obj.get("apiVersion"),
+        "paths": ", ".join(shown) + more,
+        "s": "" if len(pods) == 1 else "s",
+    }
+    groups = ruleset.kinds.groups_of(kind)
+    message = "wrong-group" if groups else "default"
+    fields["expected"] = " or ".join("v1" if group == "" else group for group in groups)
+    key = "apiVersion" if groups else "kind"
+    position = loaded.positions.of_key(obj, key) or (document.line, 1)
+    finding = ruleset.finding(UNKNOWN_KIND_RULE, message, fields, path, *position)
+    if finding is None:
+        return None
+    return finding._replace(
+        kind=pods[0].kind, name=pods[0].name, namespace=pods[0].namespace, source=document.source
+    )
+
+
+def once_per_kind(findings: list[Finding], ruleset: Ruleset) -> list[Finding]:
+    """Keep the first finding of each kind of object for the rules tagged `once-per-kind`
+    (findings are in input order, so the first is the same with any --jobs)."""
+    once = {rule_id for rule_id, active in ruleset.active.items() if ONCE_TAG in active.rule.tags}
+    if not once:
+        return findings
+    seen: set[tuple[str, str | None]] = set()
+    kept = []
+    for finding in findings:
+        if finding.rule in once:
+            key = (finding.rule, finding.kind)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(finding)
+    return kept
 
 
 def _lint_workload(
@@ -188,6 +249,8 @@ def make_finding(
         namespace=workload.namespace,
         container=as_text(container.get("name")) if container else None,
         source=document.source,
+        pod=workload.label,
+        pod_path=workload.shown_path,
         pending=hit.pending,
     )
 
@@ -202,14 +265,16 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
             kept.append(finding)
             continue
         active = ruleset.active[finding.rule]
-        key = (finding.rule, finding.pending, finding.kind)
+        key = (
+            finding.rule,
+            finding.pending,
+            describe(finding.kind or "pod", finding.pod, finding.pod_path),
+        )
         hits = decided.get(key)
         if hits is None:
             settle_rule = active.rule.settle
             assert settle_rule is not None, f"{finding.rule} has pending findings to settle"
-            hits = decided[key] = settle_rule(
-                finding.pending, finding.kind or "pod", facts, active.context
-            )
+            hits = decided[key] = settle_rule(finding.pending, key[2], facts, active.context)
         kept.extend(
             finding._replace(
                 # a pending finding's message is empty until now: what the steps after the

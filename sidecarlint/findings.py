@@ -43,6 +43,10 @@ class Finding(NamedTuple):
     namespace: str | None = None
     container: str | None = None
     source: str | None = None  # the Helm template named by `# Source:`
+    # Which pod of the object, when it holds several or keeps it off the usual path: its label
+    # ("submitter", a replica's name) and where its pod spec is in the object.
+    pod: str | None = None
+    pod_path: str | None = None
     suppressed: bool = False
     # Why it is suppressed, and by which declaration: (path, line, column) of the
     # annotation or comment (see suppress.py).
@@ -71,6 +75,8 @@ class Finding(NamedTuple):
             "namespace": self.namespace,
             "container": self.container,
             "source": self.source,
+            "pod": None if self.pod is None else printable(self.pod),
+            "pod_path": None if self.pod_path is None else printable(self.pod_path),
             "suppressed": self.suppressed,
         }
 
@@ -113,14 +119,17 @@ def visible(text: str) -> str:
 
 
 def with_fingerprints(findings: list[Finding]) -> list[Finding]:
-    """A fingerprint that survives unrelated edits: from the rule, the path, the object and
-    the container, never the line; the n-th finding with the same key gets ':n'."""
+    """A fingerprint that survives unrelated edits: from the rule, the path, the object, the
+    pod's label (a replica's name, never its position) and the container, never the line;
+    the n-th finding with the same key gets ':n'."""
     import hashlib  # only runs that need fingerprints pay for importing it
 
     seen: dict[str, int] = {}
     result = []
     for finding in findings:
         obj = f"{finding.kind or ''}/{finding.namespace or ''}/{finding.name or ''}"
+        if finding.pod is not None:  # absent for the pods of core kinds: their keys unchanged
+            obj += f"/{finding.pod}"
         key = "|".join((finding.rule, printable(finding.path), obj, finding.container or ""))
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         seen[digest] = seen.get(digest, 0) + 1

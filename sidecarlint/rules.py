@@ -26,6 +26,7 @@ from sidecarlint.check import CheckContext, Hit
 from sidecarlint.findings import SEVERITIES, Finding
 from sidecarlint.functions import FUNCTION_NAMES, RuleFunctions
 from sidecarlint.loader import YAML_LOADER
+from sidecarlint.workloads import Kinds, default_kinds
 
 RULE_KEYS = {
     "summary",
@@ -285,7 +286,7 @@ def builtin_rules() -> list[Rule]:
         _builtin = [
             parse_rule(name[: -len(".yaml")], data, name, True)
             for name, data in files.load().items()
-            if name != "sidecars.yaml"
+            if name not in files.DATA_FILES
         ]
     return _builtin
 
@@ -444,9 +445,11 @@ class Ruleset:
         kube: tuple[int, int],
         catalog: Catalog,
         default_namespace: str | None = None,
+        kinds: Kinds | None = None,
     ) -> None:
         self.kube = kube
         self.catalog = catalog
+        self.kinds = kinds or default_kinds()  # where each kind of object holds its pods
         self.rules = rules  # every rule loaded, enabled or not
         self.known = {rule.id for rule in rules}
         self.active = {

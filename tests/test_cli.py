@@ -30,6 +30,8 @@ JSON_KEYS = [
     "namespace",
     "container",
     "source",
+    "pod",
+    "pod_path",
     "suppressed",
 ]
 
@@ -103,6 +105,8 @@ def test_json_format_has_exactly_the_contract_keys():
         "namespace": "shop",
         "container": "istio-proxy",
         "source": None,
+        "pod": None,
+        "pod_path": None,
         "suppressed": False,
     }
 

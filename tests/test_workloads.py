@@ -10,19 +10,29 @@ POD_SPEC = {"containers": [{"name": "app", "image": "x"}]}
 TEMPLATE = {"metadata": {"labels": {"a": "b"}}, "spec": POD_SPEC}
 
 
+API_VERSIONS = {
+    "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "ReplicaSet": "apps/v1",
+    "ReplicationController": "v1",
+    "Job": "batch/v1",
+}
+
+
 @pytest.mark.parametrize(
     "kind", ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"]
 )
 def test_spec_template_kinds(kind):
     obj = {
-        "apiVersion": "apps/v1",
+        "apiVersion": API_VERSIONS[kind],
         "kind": kind,
         "metadata": {"name": "n"},
         "spec": {"template": TEMPLATE},
     }
     [workload] = find_workloads(obj)
     assert workload.pod is POD_SPEC and workload.pod_metadata == {"labels": {"a": "b"}}
-    assert workload.runs_to_completion is (kind == "Job")
+    assert workload.runs_to_completion is (kind == "Job") and workload.known
 
 
 def test_cronjob_pod_template_and_podtemplate():
@@ -81,7 +91,8 @@ def test_analysis_template_job_metric_runs_to_completion():
         },
     }
     [w] = find_workloads(analysis)
-    assert w.runs_to_completion and w.name == "smoke/job"
+    assert w.runs_to_completion and (w.name, w.label) == ("smoke", "job")
+    assert w.pod_path == "spec.metrics[0].provider.job.spec.template.spec"
 
 
 def test_not_workloads():

@@ -55,7 +55,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
     """A signal on the pod is a finding once the run shows the mesh does not inject natively;
     a signal that can only come from the namespace is one compact pending hit, settled once
     every Namespace object of the run is known."""
-    if not workload.runs_to_completion:
+    if not workload.job_rules_apply:
         return
     pod = workload.pod
     labels = workload.pod_metadata.get("labels")
@@ -92,7 +92,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
             if found:
                 node, key, why = found
                 if forced_legacy:
-                    fields = _fields(sidecar, workload.kind, why, context)
+                    fields = _fields(sidecar, workload.description, why, context)
                     yield Hit(node, "default", fields, key, NO_CONTAINER)
                 else:
                     pending = (("legacy", mesh, sidecar.id, why),)

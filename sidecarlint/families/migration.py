@@ -10,7 +10,7 @@ from sidecarlint.workloads import Workload, containers
 
 
 def sidecar_not_native(workload: Workload, context: CheckContext) -> Iterator[Hit]:
-    if workload.runs_to_completion or not context.natives_apply:
+    if workload.runs_to_completion or not workload.known or not context.natives_apply:
         return
     matched = [(c, context.catalog.match(c)) for c in containers(workload.pod, "containers")]
     if not any(s is None for _, s in matched):

@@ -31,7 +31,7 @@ def _never_exits(container: dict) -> str | None:
 
 
 def job_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
-    if not workload.runs_to_completion:
+    if not workload.job_rules_apply:
         return
     natives = context.natives_apply
     regular = containers(workload.pod, "containers")
@@ -50,7 +50,7 @@ def job_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hi
         return
     app_text = _command_text(apps)
     for container, sidecar in matched:
-        fields = {"name": name_of(container), "kind": workload.kind}
+        fields = {"name": name_of(container), "kind": workload.description}
         if sidecar is None and id(container) in helpers:
             fields["command"] = helpers[id(container)]
             yield Hit(container, "helper" if natives else "helper-before-1.29", fields)

@@ -104,6 +104,13 @@ def _result(finding, index: int, root: Path) -> om.Result:
     if finding.kind:
         name = "/".join(p for p in (finding.kind, finding.namespace, finding.name) if p)
         logical = [om.LogicalLocation(fully_qualified_name=name, kind="object")]
+        if finding.pod_path:  # the pod of an object that holds several, or off the usual path
+            name = f"{name}/{finding.pod_path}"
+            logical.append(
+                om.LogicalLocation(
+                    name=finding.pod or finding.pod_path, fully_qualified_name=name, kind="element"
+                )
+            )
         if finding.container:
             logical.append(
                 om.LogicalLocation(
@@ -137,6 +144,7 @@ def _result(finding, index: int, root: Path) -> om.Result:
         related_locations=related,
         partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
         suppressions=suppressions,
+        properties={"podPath": printable(finding.pod_path)} if finding.pod_path else None,
     )
 
 

@@ -19,7 +19,8 @@ def format_finding(finding, color: bool = False) -> str:
         severity = f"{COLORS.get(severity, '')}{severity}{RESET}"
     context = []
     if finding.kind:
-        context.append(f"{finding.kind}/{finding.name or '?'}")
+        pod = f" {finding.pod}" if finding.pod else ""
+        context.append(f"{finding.kind}/{finding.name or '?'}{pod}")
     if finding.container:
         context.append(f"container={finding.container}")
     if finding.source:
