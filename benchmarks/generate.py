@@ -2,7 +2,8 @@
 
     python benchmarks/generate.py OUT_DIR --files 2000 [--seed 7]
 
-Each file holds one workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod, about
+Each file holds one workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod, a JobSet
+or an object of a kind sidecarlint does not know, whose pod template it must search for; about
 60-150 lines) and sometimes a Service or ConfigMap beside it, with native and legacy sidecars,
 probes, preStop hooks and grace periods in realistic proportions. The same seed always gives
 the same bytes.
@@ -21,6 +22,8 @@ KINDS = [
     ("Job", 15),
     ("CronJob", 12),
     ("Pod", 15),
+    ("JobSet", 5),
+    ("Sandbox", 5),  # a custom resource sidecarlint does not know: searched at any depth
 ]
 SIDECARS = [
     ("istio-proxy", "docker.io/istio/proxyv2:1.24.0", 15021, "/healthz/ready"),
@@ -132,7 +135,7 @@ def _sidecar(indent: str, rng: random.Random, native: bool) -> list[str]:
 def workload(rng: random.Random, index: int) -> str:
     kind = _weighted(rng, KINDS)
     name = f"svc-{index:05d}"
-    job = kind in ("Job", "CronJob") or (kind == "Pod" and rng.random() < 0.5)
+    job = kind in ("Job", "CronJob", "JobSet") or (kind == "Pod" and rng.random() < 0.5)
     api = {
         "Deployment": "apps/v1",
         "StatefulSet": "apps/v1",
@@ -140,6 +143,8 @@ def workload(rng: random.Random, index: int) -> str:
         "Job": "batch/v1",
         "CronJob": "batch/v1",
         "Pod": "v1",
+        "JobSet": "jobset.x-k8s.io/v1alpha2",
+        "Sandbox": "agents.example.com/v1",
     }[kind]
     head = [
         f"apiVersion: {api}",
@@ -156,7 +161,21 @@ def workload(rng: random.Random, index: int) -> str:
         head += ["spec:"]
     else:
         head += ["spec:"]
-        if kind == "CronJob":
+        if kind in ("JobSet", "Sandbox"):
+            outer = "  replicatedJobs:" if kind == "JobSet" else "  stages:"
+            head += [
+                outer,
+                "    - name: workers",
+                "      template:",
+                "        spec:",
+                "          template:",
+                "            metadata:",
+                "              labels:",
+                f"                app: {name}",
+                "            spec:",
+            ]
+            spec_indent = "              "
+        elif kind == "CronJob":
             head += [
                 '  schedule: "*/15 * * * *"',
                 "  jobTemplate:",
