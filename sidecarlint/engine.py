@@ -224,7 +224,8 @@ def make_finding(
     positions: Positions,
     path: str,
 ) -> Finding:
-    position = locate(positions, hit, (workload.pod, workload.obj)) or (document.line, 1)
+    fallbacks = (workload.pod, workload.anchor, workload.obj)
+    position = locate(positions, hit, fallbacks) or (document.line, 1)
     if hit.container is NO_CONTAINER or hit.node is workload.pod:
         container = None
     elif isinstance(hit.container, dict):

@@ -62,6 +62,7 @@ class Workload:
         pod_path: str | None = None,
         stopped_by: str | None = None,
         known: bool = True,
+        anchor: object = None,
     ) -> None:
         self.obj = obj
         self.kind = kind
@@ -76,6 +77,9 @@ class Workload:
         self.pod_path = pod_path  # where its pod spec is: spec.replicatedJobs[1].template...
         self.stopped_by = stopped_by  # the engine that stops its sidecars, if any
         self.known = known  # False: found by searching an object of an unknown kind
+        # Where to report a finding whose node was made, not read (a view's pod): the node
+        # the pod template's path reaches.
+        self.anchor = anchor
 
     @property
     def job_rules_apply(self) -> bool:
@@ -264,7 +268,7 @@ def default_kinds() -> Kinds:
 # --- views: pods an engine assembles from fields of its own ------------------------------
 
 
-def _argo_template(node: dict) -> tuple[dict, dict] | None:
+def _argo_template(node: dict) -> tuple[dict, dict, str | None] | None:
     """An Argo Workflows template that runs a pod: its `container` or `script` is the main
     container, `sidecars` are added to the pod's containers and `initContainers` to its init
     containers; `containerSet` lists the containers itself."""
@@ -281,20 +285,45 @@ def _argo_template(node: dict) -> tuple[dict, dict] | None:
     pod: dict = {"containers": regular}
     if isinstance(node.get("initContainers"), list):
         pod["initContainers"] = node["initContainers"]
-    return pod, _dict(node.get("metadata"))
+    return pod, _dict(node.get("metadata")), None
 
 
-def _tekton_task(node: dict) -> tuple[dict, dict] | None:
+def _tekton_task(node: dict) -> tuple[dict, dict, str | None] | None:
     """A Tekton task spec: its steps and sidecars become the pod's containers."""
     regular = [*(node.get("steps") or ()), *(node.get("sidecars") or ())]
     if not regular or not isinstance(node.get("steps"), list):
         return None
-    return {"containers": regular}, {}
+    return {"containers": regular}, {}, None
 
 
-VIEWS: dict[str, Callable[[dict], tuple[dict, dict] | None]] = {
+def _ray_default_submitter(node: dict) -> tuple[dict, dict, str | None] | None:
+    """A RayJob spec without `submitterPodTemplate`, submitted in K8sJobMode (the default):
+    KubeRay runs the submission as a Job of its own making, one container
+    `ray-job-submitter` with the head's image, restartPolicy Never, and no labels or
+    annotations of the user's, so only the namespace decides whether a mesh injects it
+    (ray-project/kuberay v1.7.0-rc.0 ray-operator/controllers/ray/common/job.go
+    GetSubmitterTemplate, GetDefaultSubmitterContainer)."""
+    if node.get("submitterPodTemplate") is not None:
+        return None  # linted as it is written
+    if node.get("submissionMode") not in (None, "K8sJobMode"):
+        return None  # HTTP, interactive and sidecar modes make no submitter Job
+    head = dig(node, "rayClusterSpec", "headGroupSpec", "template", "spec", "containers")
+    image = (
+        head[0].get("image")
+        if isinstance(head, list) and head and isinstance(head[0], dict)
+        else None
+    )
+    container = {"name": "ray-job-submitter", "image": image if isinstance(image, str) else "?"}
+    return {"restartPolicy": "Never", "containers": [container]}, {}, "submitterPodTemplate.spec"
+
+
+# A view: the node a path reaches → (pod spec, pod metadata, where under the node the pod is
+# or would be written, for output: None for the node itself), or None when it holds no pod.
+View = Callable[[dict], tuple[dict, dict, str | None] | None]
+VIEWS: dict[str, View] = {
     "argo-template": _argo_template,
     "tekton-task": _tekton_task,
+    "ray-default-submitter": _ray_default_submitter,
 }
 
 
@@ -422,8 +451,8 @@ def find_workloads(data: object, kinds: Kinds | None = None, _depth: int = 0) ->
                 made = VIEWS[pod_path.view](node)
                 if made is None:
                     continue
-                spec, pod_metadata = made
-                spec_path = path or "@"
+                spec, pod_metadata, under = made
+                spec_path = _join(path, under) if under else path or "@"
             else:
                 spec = node.get("spec")
                 if not _is_pod_spec(spec):
@@ -446,6 +475,7 @@ def find_workloads(data: object, kinds: Kinds | None = None, _depth: int = 0) ->
                 label=_label(pod_path.label, binding),
                 pod_path=spec_path,
                 stopped_by=entry.stopped_by,
+                anchor=node,
             )
 
 

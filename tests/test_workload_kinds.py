@@ -17,10 +17,11 @@ from sidecarlint.workloads import WorkloadError, find_workloads, group_of, parse
 # The upstream example folders of the batch and ML projects in the shared corpus (wild/), and
 # every pod template sidecarlint reaches in them, per (API group, kind). Counted by hand from
 # the files: JobSet 6 = paralleljobs (2 replicated jobs) + in-place-restart (2) + mnist + TPU;
-# RayJob 9 = 4 RayJobs' heads and worker groups (8) + one submitter.
+# RayJob 12 = 4 RayJobs' heads and worker groups (8) + one submitter written + the 3
+# default submitters KubeRay makes for the others.
 REACHED = {
     "kubernetes-sigs__jobset": {("jobset.x-k8s.io", "JobSet"): 6},
-    "ray-project__kuberay": {("ray.io", "RayJob"): 9, ("ray.io", "RayCluster"): 1},
+    "ray-project__kuberay": {("ray.io", "RayJob"): 12, ("ray.io", "RayCluster"): 1},
     "kubeflow__training-operator": {
         ("kubeflow.org", "PyTorchJob"): 2,
         ("kubeflow.org", "TFJob"): 1,
@@ -31,7 +32,7 @@ REACHED = {
         ("batch", "Job"): 1,
         ("jobset.x-k8s.io", "JobSet"): 2,
         ("kubeflow.org", "PyTorchJob"): 2,
-        ("ray.io", "RayJob"): 2,
+        ("ray.io", "RayJob"): 3,  # a head, a worker group, the default submitter
     },
     "volcano-sh__volcano": {("batch.volcano.sh", "CronJob"): 1, ("batch.volcano.sh", "Job"): 1},
     "kedacore__keda": {},  # its ScaledJob sample leaves the template empty
@@ -195,7 +196,8 @@ def test_an_unknown_kind_is_reported_once_per_run_with_its_pod_paths(tmp_path):
         ),
         (
             "[{group: a, kind: X, pods: [{path: spec, view: mine}]}]",
-            "workloads[0].pods[0].view: must be one of argo-template, tekton-task",
+            "workloads[0].pods[0].view: must be one of argo-template, ray-default-submitter, "
+            "tekton-task",
         ),
     ],
 )
