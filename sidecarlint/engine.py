@@ -113,8 +113,10 @@ def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple
     return None
 
 
-def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset) -> Linted:
-    """All findings for one loaded file: its reading problems, then every workload's."""
+def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset, partial: bool = False) -> Linted:
+    """All findings for one loaded file: its reading problems, then every workload's.
+    `partial`: the file is a patch (a kustomization names it), whose pods hold only what
+    they change."""
     facts = Facts()
     suppressions = FileSuppressions(loaded, path, ruleset)
     findings = []
@@ -130,6 +132,7 @@ def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset) -> Linted:
             gather(document.data, facts)
         unknown: dict[int, list[Workload]] = {}  # objects of unknown kinds → their pods
         for workload in find_workloads(document.data, ruleset.kinds):
+            workload.partial = partial
             findings.extend(_lint_workload(workload, document, loaded, path, ruleset, suppressions))
             if not workload.known:
                 unknown.setdefault(id(workload.obj), []).append(workload)

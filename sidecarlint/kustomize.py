@@ -48,6 +48,60 @@ def is_remote(reference: str, directory: str) -> bool:
     return bool(_REMOTE.search(reference))
 
 
+def patch_files(directory: str) -> frozenset[str]:
+    """The files (real paths) that the kustomization in `directory` names as patches:
+    `patches[].path`, `patchesStrategicMerge[]` and `patchesJson6902[].path`. A patch holds
+    only what it changes, so a field it leaves out is not missing."""
+    from sidecarlint.loader import read_file
+
+    path = kustomization_file(directory)
+    if path is None:
+        return frozenset()
+    loaded = read_file(path)
+    data = loaded.documents[0].data if loaded.documents else None
+    if not isinstance(data, dict):
+        return frozenset()
+    named = []
+    for field in ("patches", "patchesJson6902"):
+        entries = data.get(field)
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                named.append(entry["path"])
+    merge = data.get("patchesStrategicMerge")
+    if isinstance(merge, list):
+        named += [item for item in merge if isinstance(item, str) and "\n" not in item]
+    return frozenset(os.path.realpath(os.path.join(directory, item)) for item in named)
+
+
+def is_patch(path: str) -> bool:
+    """Whether a kustomization in the file's folder, or in the two folders above it, names
+    the file as a patch (the usual layouts: beside it, or `overlays/x/patches/`)."""
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real)
+    for _ in range(3):
+        if real in _patches_of(folder):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return False
+
+
+_PATCHES: dict[str, frozenset[str]] = {}
+
+
+def _patches_of(folder: str) -> frozenset[str]:
+    """patch_files, once per folder and process (a folder of many files reads its
+    kustomization once)."""
+    found = _PATCHES.get(folder)
+    if found is None:
+        if len(_PATCHES) > 4096:
+            _PATCHES.clear()
+        found = _PATCHES[folder] = patch_files(folder)
+    return found
+
+
 def references(directory: str, bounds: tuple[str, ...]) -> list[Reference]:
     """The remote references and the local folders outside `bounds` that the overlay in
     `directory`, and the local bases and components it names, would load."""

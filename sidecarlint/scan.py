@@ -54,11 +54,21 @@ def scan_input(item: Input, ruleset: Ruleset, options: ScanOptions) -> Linted:
         loaded = load_bytes(item.path, item.data or b"")
     else:
         loaded = read_file(item.path, options.max_bytes)
-    linted = lint_file(loaded, item.path, ruleset)
+    linted = lint_file(loaded, item.path, ruleset, item.kind == "file" and _is_patch(item.path))
     if any(finding.source for finding in linted.findings):  # Helm output: point at templates
         roots = list(options.chart_roots) or ["."]
         return _at_templates(linted, loaded.text, item.path, roots, ruleset, options)
     return linted
+
+
+def _is_patch(path: str) -> bool:
+    """A file a kustomization names as a patch: its pods are partial (see kustomize.py)."""
+    from sidecarlint.kustomize import is_patch
+
+    try:
+        return is_patch(path)
+    except OSError:
+        return False
 
 
 def _at_templates(

@@ -80,6 +80,9 @@ class Workload:
         # Where to report a finding whose node was made, not read (a view's pod): the node
         # the pod template's path reaches.
         self.anchor = anchor
+        # Part of a pod, not a whole one (a kustomize patch): a field it leaves out is
+        # unchanged, not missing.
+        self.partial = False
 
     @property
     def job_rules_apply(self) -> bool:

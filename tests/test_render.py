@@ -288,3 +288,37 @@ def test_render_failure_exit_code_and_text(tmp_path, monkeypatch):
     assert code == 2
     assert out.startswith("broken:1:1: error render-failed helm template failed for chart broken")
     assert "this chart is broken" in out
+
+
+def test_the_files_a_kustomization_names_as_patches_are_partial(tmp_path):
+    """A patch leaves out what it does not change: a Job patch without restartPolicy is not
+    a Job without one, however the kustomization names it."""
+    from sidecarlint.kustomize import is_patch
+
+    overlay = tmp_path / "overlays" / "prod"
+    (overlay / "patches").mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(
+        textwrap.dedent("""\
+        resources: [../../base]
+        patches:
+          - path: patches/sidecar.yaml
+          - patch: |-
+              - op: add
+                path: /metadata/labels/x
+                value: y
+            target: {kind: Job}
+        patchesStrategicMerge: [merge.yaml]
+        patchesJson6902:
+          - target: {kind: Job, name: report}
+            path: patches/json.yaml
+        """)
+    )
+    for name in ("patches/sidecar.yaml", "merge.yaml", "patches/json.yaml", "job.yaml"):
+        (overlay / name).write_text("apiVersion: batch/v1\nkind: Job\n")
+    assert [is_patch(str(overlay / n)) for n in ("patches/sidecar.yaml", "merge.yaml")] == [
+        True,
+        True,
+    ]
+    assert is_patch(str(overlay / "patches/json.yaml"))
+    assert not is_patch(str(overlay / "job.yaml"))
+    assert not is_patch(str(tmp_path / "elsewhere.yaml"))

@@ -1,5 +1,5 @@
 """API validity: what the API server rejects, or silently changes, in a pod with sidecars.
-(`init-container-forbidden-field` and `invalid-restart-policy` are `find:` rules.)"""
+(`init-container-forbidden-field` is a `find:` rule.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,120 @@ from sidecarlint.termination import (
     in_range,
     parse_duration,
 )
-from sidecarlint.workloads import Workload, containers, dig, grace_period, is_native_sidecar
+from sidecarlint.workloads import (
+    Workload,
+    as_text,
+    command_words,
+    containers,
+    dig,
+    grace_period,
+    group_of,
+    is_native_sidecar,
+)
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def _kube_text(kube: tuple[int, int]) -> str:
+    return f"{kube[0]}.{kube[1]}"
+
+
+def _complete(workload: Workload) -> bool:
+    """A whole pod, not a patch (a kustomization names the file as one) nor a test assertion
+    (a container without an image): those leave out what they do not change."""
+    return not workload.partial and all(
+        "image" in container
+        for key in ("initContainers", "containers")
+        for container in containers(workload.pod, key)
+    )
+
+
+def invalid_restart_policy(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """restartPolicy values the API server rejects: on a Job's pod (only Never and OnFailure,
+    and none is not a default it accepts), on init containers (Always; from 1.35 also Never
+    and OnFailure) and on regular containers (none before 1.35)."""
+    pod = workload.pod
+    kube = _kube_text(context.kube)
+    if workload.kind in ("Job", "CronJob") and group_of(workload.obj["apiVersion"]) == "batch":
+        policy = pod.get("restartPolicy")
+        fields = {"kind": workload.kind, "kube": kube}
+        if policy is None:
+            if _complete(workload):
+                yield Hit(pod, "job-default", fields, None, NO_CONTAINER)
+        elif policy not in ("Never", "OnFailure"):
+            fields["restartPolicy"] = as_text(policy)
+            yield Hit(pod, "job", fields, "restartPolicy", NO_CONTAINER)
+    rules = context.kube >= (1, 35)  # ContainerRestartRules, beta and on by default
+    for key, accepted in (
+        ("initContainers", ("Always", "Never", "OnFailure") if rules else ("Always",)),
+        ("containers", ("Always", "Never", "OnFailure") if rules else ()),
+    ):
+        for container in containers(pod, key):
+            policy = container.get("restartPolicy")
+            if policy is not None and policy not in accepted:
+                fields = {
+                    "name": name_of(container),
+                    "restartPolicy": as_text(policy),
+                    "kube": kube,
+                }
+                yield Hit(container, "default", fields, "restartPolicy", container)
+
+
+def duplicate_container_name(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """Two containers of a pod with one name: names are unique across init, regular and
+    ephemeral containers. A partial pod (a patch, a test assertion) is left alone."""
+    if not _complete(workload):
+        return
+    seen: dict[str, str] = {}
+    for key in CONTAINER_LISTS:
+        for container in containers(workload.pod, key):
+            name = as_text(container.get("name"))
+            if name is None:
+                continue
+            if name in seen:
+                fields = {"name": name, "first": seen[name], "list": key}
+                yield Hit(container, "default", fields, "name", container)
+            else:
+                seen[name] = key
+
+
+def sidecar_blocks_init(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """A known long-running sidecar in initContainers without restartPolicy: Always: init
+    containers run one at a time to completion, so it never exits and the pod never leaves
+    Init. The mesh's own init containers and one-shot modes (`one_shot_args`) are exempt."""
+    one_shot = tuple(context.params["one_shot_args"])
+    for container in containers(workload.pod, "initContainers"):
+        if container.get("restartPolicy") is not None or "image" not in container:
+            continue  # a restartPolicy is invalid-restart-policy's; no image: a partial pod
+        sidecar = context.catalog.match(container)
+        if sidecar is None or name_of(container) in sidecar.mesh_init:
+            continue
+        words = command_words(container)
+        if any(flag in word for word in words for flag in one_shot):
+            continue
+        fields = {"title": sidecar.title, "name": name_of(container)}
+        if context.natives_apply:
+            yield Hit(container, "default", fields, None, container)
+        else:
+            yield Hit(container, "before-1.29", fields, None, container)
+
+
+def removed_api_version(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """An apiVersion the target Kubernetes version no longer serves (the pod is linted all
+    the same); the table is the rule's `removed` param."""
+    api_version = workload.obj.get("apiVersion")
+    for entry in context.params["removed"]:
+        if api_version == entry["apiVersion"] and workload.kind in entry["kinds"]:
+            removed = tuple(int(part) for part in str(entry["removed_in"]).split("."))
+            if context.kube >= removed:
+                fields = {
+                    "api_version": api_version,
+                    "kind": workload.kind,
+                    "removed_in": entry["removed_in"],
+                    "use": entry["use"],
+                    "kube": _kube_text(context.kube),
+                }
+                yield Hit(workload.obj, "default", fields, "apiVersion", NO_CONTAINER)
 
 
 def invalid_probe(workload: Workload, context: CheckContext) -> Iterator[Hit]:
@@ -148,6 +261,10 @@ def invalid_number(workload: Workload, context: CheckContext) -> Iterator[Hit]:
 
 
 CHECKS = {
+    "invalid-restart-policy": invalid_restart_policy,
+    "duplicate-container-name": duplicate_container_name,
+    "sidecar-blocks-init": sidecar_blocks_init,
+    "removed-api-version": removed_api_version,
     "invalid-probe": invalid_probe,
     "prestop-sleep-exceeds-grace": prestop_sleep_exceeds_grace,
     "native-sidecar-unsupported": native_sidecar_unsupported,
