@@ -67,7 +67,8 @@ def test_grafana_native_sidecar_reported_at_the_template(corpus_cwd, tmp_path):
     # the same findings as the pre-rendered output in shared/corpus/helm/
     _, expected = lint_json("helm/grafana-native-sidecars.yaml")
     assert _summary(findings) == _summary(expected)
-    assert code == 1
+    # grafana never calls the dashboard watcher at startup: info, not a failure
+    assert finding["severity"] == "info" and code == 0
 
 
 @needs_helm

@@ -19,9 +19,11 @@ spec:
     - name: tailer
       image: busybox:1.36
       restartPolicy: Always
+      ports: [{containerPort: 8080}]
   containers:
     - name: web
       image: nginx:1.27
+      env: [{name: UPSTREAM, value: "http://localhost:8080"}]
 """
 RULE = "native-sidecar-without-startup-probe"
 
@@ -128,12 +130,12 @@ def test_baseline_hides_old_findings_and_shows_new_ones(tmp_path):
         "# moved down\n"
         + POD.replace(
             "  containers:",
-            "    - name: shipper\n      image: fluent/fluent-bit:3.1\n"
+            "    - name: vault-agent\n      image: hashicorp/vault:1.17.2\n"
             "      restartPolicy: Always\n  containers:",
         ),
     )
     code, findings = lint_json(name, "--baseline", "baseline.json")
-    assert code == 1 and [f["container"] for f in findings] == ["shipper"]
+    assert code == 1 and [f["container"] for f in findings] == ["vault-agent"]
 
 
 @pytest.mark.parametrize("content", ["[]", "[" * 100_000 + "]" * 100_000, "\udcff"])
