@@ -42,6 +42,7 @@ INJECT_KEYS = {
     "native",
     "legacy",
     "native_fix",
+    "native_default",
     "disable_fix",
     "quit_fix",
 }
@@ -181,6 +182,13 @@ class Catalog:
 
     def injectors(self) -> list[Sidecar]:
         return self._injectors
+
+    def by_id(self, sidecar_id: str) -> Sidecar:
+        """The entry with this id (the user's, when they redefine a built-in one)."""
+        for sidecar in self.sidecars:
+            if sidecar.id == sidecar_id:
+                return sidecar
+        raise KeyError(sidecar_id)
 
     def is_mesh_init(self, container: dict) -> bool:
         name = container.get("name")

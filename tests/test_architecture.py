@@ -137,6 +137,9 @@ def test_a_rule_with_code_has_it_in_the_module_of_its_family():
         for rule_id, function in registry.items():
             rule = by_id[rule_id]  # a registered id has a rule file
             module = function.__module__.rsplit(".", 1)[1]
+            if registry is families.GATHER:  # facts one family gathers, others may read
+                assert function.__module__.startswith("sidecarlint.families."), rule_id
+                continue
             assert module == rule.family.replace("-", "_"), (rule_id, module, rule.family)
     for rule_id in families.CHECKS:
         assert (RULES_DIR / f"{rule_id}.yaml").is_file()

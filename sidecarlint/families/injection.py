@@ -10,7 +10,9 @@ is only known to be injected then.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
+from sidecarlint.catalog import Sidecar
 from sidecarlint.check import NO_CONTAINER, CheckContext, Hit
 from sidecarlint.facts import Facts
 from sidecarlint.workloads import Workload, containers, dig, env_value
@@ -51,12 +53,28 @@ def _fields(sidecar, kind: str, why: str, context: CheckContext) -> dict:
     return {"title": sidecar.title, "kind": kind, "why": why, "fixes": "; or ".join(fixes)}
 
 
-def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
-    """A signal on the pod is a finding once the run shows the mesh does not inject natively;
-    a signal that can only come from the namespace is one compact pending hit, settled once
-    every Namespace object of the run is known."""
-    if not workload.job_rules_apply:
-        return
+class Planned(NamedTuple):
+    """A sidecar a mesh will add to the pod as a legacy sidecar, if the condition holds: the
+    pod's own signal (`why`, on `node` at `key`), or its namespace's labels, read once the
+    run's Namespace objects are known; and, unless the pod forces legacy mode, the mesh does
+    not inject natively in this run."""
+
+    sidecar: Sidecar
+    node: object  # the labels or annotations holding the signal; None: the namespace's
+    key: str | None
+    why: str | None  # "key: value" on the pod; None: only the namespace can say
+    namespace: str | None
+    forced_legacy: bool
+
+    @property
+    def condition(self) -> tuple:
+        """What `injected_as_legacy` decides on, as a hashable value."""
+        return (self.sidecar.id, self.why, self.namespace, self.forced_legacy)
+
+
+def planned_injections(workload: Workload, context: CheckContext) -> list[Planned]:
+    """The sidecars meshes may add to this pod at admission in legacy mode, as the webhooks
+    decide from its labels and annotations (and, later, its namespace's)."""
     pod = workload.pod
     labels = workload.pod_metadata.get("labels")
     annotations = workload.pod_metadata.get("annotations")
@@ -69,17 +87,16 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
     # An object that names no namespace goes wherever it is applied: only the config's
     # default_namespace says where (kustomize's `namespace:` is already in its output).
     namespace = workload.namespace or context.default_namespace
-    by_namespace: list[tuple[str, bool]] = []
     keys = {
         *(labels if isinstance(labels, dict) else ()),
         *(annotations if isinstance(annotations, dict) else ()),
     }
+    planned = []
     for sidecar in context.catalog.injectors():
         inject = sidecar.inject or {}
-        mesh = inject["mesh"]
         if sidecar.id in present:
-            continue  # already in the manifest: job-legacy-sidecar speaks for it
-        if mesh == "istio" and pod.get("hostNetwork") is True:
+            continue  # already in the manifest: the rules see it as it is written
+        if inject["mesh"] == "istio" and pod.get("hostNetwork") is True:
             continue  # Istio never injects into host-network pods
         forced_legacy = False
         if not keys.isdisjoint(sidecar.signal_keys):  # the pod has keys this mesh reads
@@ -91,42 +108,71 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
             found = signal(inject.get("enable", []), labels, annotations)
             if found:
                 node, key, why = found
-                if forced_legacy:
-                    fields = _fields(sidecar, workload.description, why, context)
-                    yield Hit(node, "default", fields, key, NO_CONTAINER)
-                else:
-                    pending = (("legacy", mesh, sidecar.id, why),)
-                    yield Hit(node, "default", None, key, NO_CONTAINER, pending)
+                planned.append(Planned(sidecar, node, key, why, None, forced_legacy))
                 continue
         if inject.get("namespace") and namespace is not None:
-            by_namespace.append((sidecar.id, forced_legacy))
+            planned.append(Planned(sidecar, None, None, None, namespace, forced_legacy))
+    return planned
+
+
+def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) -> str | None:
+    """Why the sidecar of a `Planned.condition` is injected as a legacy sidecar under the
+    run's facts ("sidecar.istio.io/inject: true", "namespace 'x' has istio-injection:
+    enabled"), or None when it is not."""
+    sidecar_id, why, namespace, forced_legacy = condition
+    sidecar = context.catalog.by_id(sidecar_id)
+    inject = sidecar.inject or {}
+    if why is None:
+        labels = facts.namespaces.get(namespace, {})
+        found = signal(inject.get("namespace", []), labels)
+        if not found or signal(inject.get("disable", []), labels):
+            return None
+        why = f"namespace '{namespace}' has {found[2]}"
+    if not forced_legacy and facts.native.get(inject["mesh"], False):
+        return None
+    return why
+
+
+def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """A signal on the pod is a finding once the run shows the mesh does not inject natively;
+    a signal that can only come from the namespace is one compact pending hit, settled once
+    every Namespace object of the run is known."""
+    if not workload.job_rules_apply:
+        return
+    by_namespace: list[tuple[str, bool]] = []
+    namespace = None
+    for planned in planned_injections(workload, context):
+        if planned.why is None:
+            namespace = planned.namespace
+            by_namespace.append((planned.sidecar.id, planned.forced_legacy))
+        elif planned.forced_legacy:
+            fields = _fields(planned.sidecar, workload.description, planned.why, context)
+            yield Hit(planned.node, "default", fields, planned.key, NO_CONTAINER)
+        else:
+            pending = (("legacy", planned.condition),)
+            yield Hit(planned.node, "default", None, planned.key, NO_CONTAINER, pending)
     if by_namespace:
         pending = _shared((("namespace", namespace, tuple(by_namespace)),))
-        yield Hit(workload.pod_metadata or pod, "default", None, None, NO_CONTAINER, pending)
+        pod = workload.pod_metadata or workload.pod
+        yield Hit(pod, "default", None, None, NO_CONTAINER, pending)
 
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
     """The hits a pending condition turns into, now that the run's facts are known."""
     condition = pending[0]
-    by_id = {sidecar.id: sidecar for sidecar in context.catalog.sidecars}
     if condition[0] == "legacy":
-        _, mesh, sidecar_id, why = condition
-        if facts.native.get(mesh, False):
+        why = injected_as_legacy(condition[1], facts, context)
+        if why is None:
             return []
-        return [Hit(None, "default", _fields(by_id[sidecar_id], kind, why, context))]
+        sidecar = context.catalog.by_id(condition[1][0])
+        return [Hit(None, "default", _fields(sidecar, kind, why, context))]
     _, namespace, sidecars = condition
-    labels = facts.namespaces.get(namespace, {})
     hits = []
     for sidecar_id, forced_legacy in sidecars:
-        sidecar = by_id[sidecar_id]
-        inject = sidecar.inject or {}
-        found = signal(inject.get("namespace", []), labels)
-        if not found or signal(inject.get("disable", []), labels):
-            continue
-        if not forced_legacy and facts.native.get(inject["mesh"], False):
-            continue
-        why = f"namespace '{namespace}' has {found[2]}"
-        hits.append(Hit(None, "default", _fields(sidecar, kind, why, context)))
+        why = injected_as_legacy((sidecar_id, None, namespace, forced_legacy), facts, context)
+        if why is not None:
+            sidecar = context.catalog.by_id(sidecar_id)
+            hits.append(Hit(None, "default", _fields(sidecar, kind, why, context)))
     return hits
 
 

@@ -7,9 +7,16 @@ import math
 from collections.abc import Iterator
 
 from sidecarlint import termination
-from sidecarlint.check import CheckContext, Hit, name_of
+from sidecarlint.check import NO_CONTAINER, CheckContext, Hit, name_of
+from sidecarlint.facts import Facts
+from sidecarlint.families.injection import (
+    Planned,
+    gather,
+    injected_as_legacy,
+    planned_injections,
+)
 from sidecarlint.loader import load_text
-from sidecarlint.termination import Estimate, Member, seconds_text
+from sidecarlint.termination import Estimate, Member, parse_duration, seconds_text
 from sidecarlint.workloads import Workload, containers, grace_period, is_native_sidecar
 
 NETWORK_CATEGORIES = {"mesh-proxy", "proxy", "database-proxy"}
@@ -64,6 +71,60 @@ def _new_member(container: dict, workload: Workload, context: CheckContext) -> M
     return Member(name, termination.prestop_seconds(container), stop)
 
 
+LINKERD_WAIT = "config.alpha.linkerd.io/proxy-wait-before-exit-seconds"
+
+
+def _injected_member(planned: Planned, workload: Workload) -> Member:
+    """The legacy sidecar a mesh adds at admission, as the termination model sees it: the
+    catalogue's stop model with the pod's annotations (Istio's proxy.istio.io/config and
+    terminationDrainDuration, Linkerd's shutdown-grace-period, Kuma's drain time, ...), and
+    the preStop the injector adds (Linkerd's proxy-wait-before-exit-seconds becomes
+    `sleep N`, shared/docs/semantics.md §3)."""
+    sidecar = planned.sidecar
+    annotations = _annotations(workload)
+    name = sidecar.names[0] if sidecar.names else sidecar.id
+    container: dict = {"name": name}
+    model = sidecar.stop.get("model")
+    if model == "linkerd":
+        wait = parse_duration(annotations.get(LINKERD_WAIT))
+        if wait:
+            command = ["/bin/sleep", f"{wait:g}"]
+            container["lifecycle"] = {"preStop": {"exec": {"command": command}}}
+    proxy_config = _istio_proxy_config(annotations) if model == "istio" else None
+    stop = termination.sidecar_stop_seconds(container, sidecar.stop, annotations, proxy_config)
+    return Member(f"{name} (injected)", termination.prestop_seconds(container), stop)
+
+
+def _injected_hit(
+    node: object, message: str, planned: Planned, fields: dict, context, at: str | None = None
+) -> Hit:
+    """A finding that holds only if the mesh injects the sidecar as a legacy one: settled
+    (`settle`) once the run's Namespace objects and mesh installations are known."""
+    inject = planned.sidecar.inject or {}
+    fields = dict(fields, title=planned.sidecar.title)
+    hints = []
+    if context.natives_apply and inject.get("native_fix"):
+        hints.append(f"{inject['native_fix']}, so it stops after the app")
+    if inject.get("native_default"):
+        hints.append(
+            f"if it is native already ({inject['native_default']}), say so with "
+            f"mesh.{inject['mesh']}.native: true in .sidecarlint.yaml"
+        )
+    fields["native"] = "; " + "; ".join(hints) if hints else ""
+    pending = (("injected", planned.condition, message, tuple(sorted(fields.items()))),)
+    return Hit(node, message, None, at, NO_CONTAINER, pending)
+
+
+def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
+    """An injected sidecar's finding stands if, under the run's facts, the mesh injects it
+    as a legacy sidecar; its message then names the signal."""
+    _, condition, message, fields = pending[0]
+    why = injected_as_legacy(condition, facts, context)
+    if why is None:
+        return []
+    return [Hit(None, message, {**dict(fields), "injected": why})]
+
+
 def _shortened(steps: list[str], most: int = 12) -> list[str]:
     """The steps of a message: all of them, or the first and last few of a long chain."""
     if len(steps) <= most:
@@ -83,22 +144,39 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
         for c in containers(pod, "initContainers")
         if is_native_sidecar(c)
     ]
-    if natives and context.natives_apply:
-        budget = termination.native_budget(mains, natives)
-    else:
-        budget = termination.parallel_budget(mains + natives)
-    if budget.need <= grace:
+    native_order = bool(natives) and context.natives_apply
+    budget = _budget(mains, natives, native_order)
+    if budget.need > grace:
+        yield Hit(pod, "default", _grace_fields(budget, pod, grace, context), _GRACE)
         return
+    for planned in planned_injections(workload, context):
+        # a legacy sidecar the mesh adds stops in parallel with the app, from the start
+        injected = _injected_member(planned, workload)
+        budget = _budget([*mains, injected], natives, native_order)
+        if budget.need > grace:
+            fields = _grace_fields(budget, pod, grace, context)
+            yield _injected_hit(pod, "injected", planned, fields, context, _GRACE)
+
+
+_GRACE = "terminationGracePeriodSeconds"
+
+
+def _budget(mains: list[Member], natives: list[Member], native_order: bool):
+    if native_order:
+        return termination.native_budget(mains, natives)
+    return termination.parallel_budget(mains + natives)
+
+
+def _grace_fields(budget, pod: dict, grace: int, context: CheckContext) -> dict:
     margin = context.params.get("margin_seconds", 5)
-    fields = {
+    return {
         "bound": "" if budget.exact else "at least ",
         "need": seconds_text(budget.need),
         "steps": ", ".join(_shortened(budget.steps)),
         "grace": grace,
-        "default": "" if "terminationGracePeriodSeconds" in pod else " (the default)",
+        "default": "" if _GRACE in pod else " (the default)",
         "suggest": math.ceil(budget.need) + margin,
     }
-    yield Hit(pod, "default", fields, "terminationGracePeriodSeconds")
 
 
 def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterator[Hit]:
@@ -117,23 +195,36 @@ def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterato
             proxies.append((container, sidecar))
     if not apps:
         return
-    app_members = [_member(c, workload, context) for c in apps]
-    slowest = max(app_members, key=lambda m: m.total.seconds)
+    app_members = [(_member(c, workload, context), c) for c in apps]
+    slowest, slowest_container = max(app_members, key=lambda pair: pair[0].total.seconds)
     for container, sidecar in proxies:
         proxy = _member(container, workload, context)
         if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
             continue
-        fields = {
-            "title": sidecar.title,
-            "name": proxy.name,
-            "gone": seconds_text(proxy.total.seconds),
-            "parts": ", ".join(proxy.total.parts) or "at once",
-            "app": slowest.name,
-            "app_needs": seconds_text(slowest.total.seconds),
-            "app_parts": ", ".join(slowest.total.parts),
-            "loses": sidecar.category.replace("-", " "),
-        }
+        fields = _proxy_fields(sidecar, proxy, slowest)
         yield Hit(container, "default" if context.natives_apply else "before-1.29", fields)
+    for planned in planned_injections(workload, context):
+        if planned.sidecar.category not in NETWORK_CATEGORIES:
+            continue
+        proxy = _injected_member(planned, workload)
+        if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
+            continue
+        fields = _proxy_fields(planned.sidecar, proxy, slowest)
+        hit = _injected_hit(slowest_container, "injected", planned, fields, context)
+        yield hit._replace(container=slowest_container)
+
+
+def _proxy_fields(sidecar, proxy: Member, slowest: Member) -> dict:
+    return {
+        "title": sidecar.title,
+        "name": proxy.name,
+        "gone": seconds_text(proxy.total.seconds),
+        "parts": ", ".join(proxy.total.parts) or "at once",
+        "app": slowest.name,
+        "app_needs": seconds_text(slowest.total.seconds),
+        "app_parts": ", ".join(slowest.total.parts),
+        "loses": sidecar.category.replace("-", " "),
+    }
 
 
 def sidecar_prestop_stops_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
@@ -148,6 +239,10 @@ def sidecar_prestop_stops_sidecar(workload: Workload, context: CheckContext) -> 
             yield Hit(container, "default", fields, "lifecycle.preStop")
 
 
+# Injected sidecars depend on the run's Namespace objects and mesh installations, which the
+# injection family gathers: the same gatherer (run once a document, whichever rules use it).
+GATHER = {"grace-period-too-short": gather, "proxy-exits-before-app": gather}
+SETTLE = {"grace-period-too-short": settle, "proxy-exits-before-app": settle}
 CHECKS = {
     "grace-period-too-short": grace_period_too_short,
     "proxy-exits-before-app": proxy_exits_before_app,
