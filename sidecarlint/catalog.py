@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from fnmatch import translate
+from fnmatch import fnmatchcase, translate
 
 import yaml
 
@@ -31,6 +31,7 @@ ENTRY_KEYS = {
     "quit",
     "stop",
     "inject",
+    "workload",
 }
 # the lists of signals an injection entry reads on the pod (`namespace` is read on its Namespace)
 POD_SIGNALS = ("enable", "disable", "native", "legacy")
@@ -68,6 +69,7 @@ class Sidecar:
         quit: list[str] | None = None,
         stop: dict | None = None,
         inject: dict | None = None,
+        workload: dict | None = None,
     ) -> None:
         self.id = id
         self.title = title
@@ -80,6 +82,8 @@ class Sidecar:
         self.quit = [] if quit is None else quit
         self.stop = {} if stop is None else stop
         self.inject = inject
+        # Where this proxy is the pod's purpose, not a sidecar of it (see rules/sidecars.yaml)
+        self.workload = {} if workload is None else workload
         # the pod label and annotation keys any injection signal of this mesh looks at
         self.signal_keys = frozenset(
             signal["key"] for group in POD_SIGNALS for signal in (inject or {}).get(group, [])
@@ -190,11 +194,51 @@ class Catalog:
                 return sidecar
         raise KeyError(sidecar_id)
 
+    def is_workload(self, sidecar: Sidecar, container: dict, pod: dict, metadata: dict) -> bool:
+        """Whether this sidecar is the pod's own workload here: a gateway or ingress data
+        plane (a pod signal, the proxy's own arguments, or every other regular container one
+        of its helpers), or a control-plane pod the mesh deliberately keeps legacy."""
+        rule = sidecar.workload
+        if not rule:
+            return False
+        maps = [metadata.get("labels"), metadata.get("annotations")]
+        for wanted in rule.get("signals", []):
+            for mapping in maps:
+                if isinstance(mapping, dict) and wanted["key"] in mapping:
+                    value = str(mapping[wanted["key"]])
+                    if wanted.get("value") is None or wanted["value"] in value.split(","):
+                        return True
+        args = rule.get("args", [])
+        if args:
+            words = container.get("args")
+            if isinstance(words, list) and any(str(w) in args for w in words):
+                return True
+        helpers = rule.get("helpers", [])
+        if helpers:
+            others = [  # the pod's long-running containers, but this one and other sidecars
+                c
+                for c in (pod.get("containers") or ())
+                if isinstance(c, dict) and c is not container and self.match(c) is None
+            ]
+            if others and all(_is_helper(c, helpers) for c in others):
+                return True
+        return False
+
     def is_mesh_init(self, container: dict) -> bool:
         name = container.get("name")
         if not isinstance(name, str):
             return False
         return any(name in s.mesh_init for s in self.sidecars)
+
+
+def _is_helper(container: dict, helpers: list[str]) -> bool:
+    """A container that is one of a proxy's own helpers, by name or image repository glob."""
+    name = container.get("name")
+    repo = image_repository(container.get("image"))
+    return any(
+        (isinstance(name, str) and fnmatchcase(name, glob)) or (repo and fnmatchcase(repo, glob))
+        for glob in helpers
+    )
 
 
 def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
@@ -250,7 +294,26 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         quit=list(raw.get("quit", [])),
         stop=dict(stop),
         inject=inject,
+        workload=_workload(raw.get("workload"), f"{where}: sidecars.{sidecar_id}.workload"),
     )
+
+
+def _workload(raw: object, where: str) -> dict:
+    """`workload: {signals: [{key, value}], args: [...], helpers: [globs]}`, validated."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"signals", "args", "helpers"}:
+        raise CatalogError(f"{where}: must be a mapping of signals, args and helpers")
+    signals = raw.get("signals", [])
+    if not isinstance(signals, list) or not all(
+        isinstance(x, dict) and isinstance(x.get("key"), str) for x in signals
+    ):
+        raise CatalogError(f"{where}.signals: must be a list of {{key, value}}")
+    for key in ("args", "helpers"):
+        items = raw.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise CatalogError(f"{where}.{key}: must be a list of strings")
+    return {key: list(raw.get(key, [])) for key in ("signals", "args", "helpers")}
 
 
 def parse_entries(raw: object, where: str) -> list[Sidecar]:

@@ -98,6 +98,8 @@ def planned_injections(workload: Workload, context: CheckContext) -> list[Planne
             continue  # already in the manifest: the rules see it as it is written
         if inject["mesh"] == "istio" and pod.get("hostNetwork") is True:
             continue  # Istio never injects into host-network pods
+        if context.catalog.is_workload(sidecar, {}, pod, workload.pod_metadata):
+            continue  # it injects the pod's workload (a gateway), not a sidecar
         forced_legacy = False
         if not keys.isdisjoint(sidecar.signal_keys):  # the pod has keys this mesh reads
             if signal(inject.get("disable", []), labels, annotations):

@@ -15,9 +15,12 @@ def sidecar_not_native(workload: Workload, context: CheckContext) -> Iterator[Hi
     matched = [(c, context.catalog.match(c)) for c in containers(workload.pod, "containers")]
     if not any(s is None for _, s in matched):
         return  # the sidecar is the workload itself (a gateway, an agent DaemonSet)
+    catalog = context.catalog
     for container, sidecar in matched:
         if sidecar is None:
             continue
+        if catalog.is_workload(sidecar, container, workload.pod, workload.pod_metadata):
+            continue  # a gateway's proxy, or one the mesh keeps legacy on purpose
         native_fix = (sidecar.inject or {}).get("native_fix")
         fields = {
             "title": sidecar.title,

@@ -191,7 +191,9 @@ def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterato
         sidecar = context.catalog.match(container)
         if sidecar is None:
             apps.append(container)
-        elif sidecar.category in NETWORK_CATEGORIES:
+        elif sidecar.category in NETWORK_CATEGORIES and not context.catalog.is_workload(
+            sidecar, container, pod, workload.pod_metadata
+        ):
             proxies.append((container, sidecar))
     if not apps:
         return
