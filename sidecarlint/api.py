@@ -326,7 +326,14 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         for mesh, settings in config.mesh.items()
         if mesh != "namespaces" and "native" in settings
     }
-    facts = facts_module.merge(parts, dict(config.mesh.get("namespaces", {})), config_native)
+    config_versions = {
+        mesh: str(settings["version"])
+        for mesh, settings in config.mesh.items()
+        if mesh != "namespaces" and "version" in settings
+    }
+    facts = facts_module.merge(
+        parts, dict(config.mesh.get("namespaces", {})), config_native, config_versions
+    )
     findings = once_per_kind(settle(findings, facts, ruleset), ruleset)
     findings += unused(declarations, findings, ruleset)
     rules = [active.rule for active in ruleset.active.values()]

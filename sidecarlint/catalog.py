@@ -8,6 +8,8 @@ from fnmatch import fnmatchcase, translate
 
 import yaml
 
+from sidecarlint.functions import parse_version
+
 CATEGORIES = (
     "mesh-proxy",
     "database-proxy",
@@ -44,6 +46,7 @@ INJECT_KEYS = {
     "legacy",
     "native_fix",
     "native_default",
+    "native_since",
     "disable_fix",
     "quit_fix",
 }
@@ -271,6 +274,16 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         for key in inject:
             if key not in INJECT_KEYS:
                 raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.{key}: unknown key")
+        since = inject.get("native_since")
+        if since is not None and (
+            not isinstance(since, dict)
+            or parse_version(since.get("version")) is None
+            or parse_version(since.get("kube")) is None
+        ):
+            raise CatalogError(
+                f'{where}: sidecars.{sidecar_id}.inject.native_since: must be {{version: "1.27", '
+                'kube: "1.33"}'
+            )
         for key in ("namespace", *POD_SIGNALS):
             signals = inject.get(key, [])
             if not isinstance(signals, list) or not all(

@@ -298,10 +298,20 @@ def _mesh(path: str, mesh: object, sidecars: list) -> dict:
                     "and annotations (for example payments: {istio-injection: enabled})"
                 )
         elif key in meshes:
-            if not isinstance(value, dict) or set(value) - {"native"}:
-                raise ConfigError(f"{path}: mesh.{key}: must be {{native: true|false}}")
+            if not isinstance(value, dict) or set(value) - {"native", "version"}:
+                raise ConfigError(
+                    f'{path}: mesh.{key}: must be {{native: true|false, version: "1.28"}}'
+                )
             if not isinstance(value.get("native", False), bool):
                 raise ConfigError(f"{path}: mesh.{key}.native: must be true or false")
+            version = value.get("version")
+            if version is not None and (
+                not isinstance(version, str) or parse_version(version) is None
+            ):
+                raise ConfigError(
+                    f"{path}: mesh.{key}.version: must be a version in quotes, such as "
+                    f'"1.28" (unquoted, 1.30 would be read as the number 1.3)'
+                )
         else:
             raise ConfigError(
                 f"{path}: mesh.{key}: unknown mesh (expected one of {', '.join(meshes)}, "

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from sidecarlint.catalog import Sidecar
 from sidecarlint.check import NO_CONTAINER, CheckContext, Hit
 from sidecarlint.facts import Facts
+from sidecarlint.functions import parse_version
 from sidecarlint.workloads import Workload, containers, dig, env_value
 
 NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
@@ -130,9 +131,39 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
         if not found or signal(inject.get("disable", []), labels):
             return None
         why = f"namespace '{namespace}' has {found[2]}"
-    if not forced_legacy and facts.native.get(inject["mesh"], False):
+    if not forced_legacy and injects_natively(sidecar, facts, context):
         return None
+    version = facts.versions.get(inject["mesh"])
+    if forced_legacy:
+        return why
+    if version is not None:
+        kube = f"{context.kube[0]}.{context.kube[1]}"
+        return f"{why}; {inject['mesh']} {version} injects legacy ones on Kubernetes {kube}"
+    if inject.get("native_default"):
+        return (
+            f"{why}; its version is unknown, so it is taken to inject legacy ones: "
+            f"{inject['native_default']}, so set mesh.{inject['mesh']}.version if yours is"
+        )
     return why
+
+
+def injects_natively(sidecar: Sidecar, facts: Facts, context: CheckContext) -> bool:
+    """Whether the mesh injects this sidecar natively in this run: an explicit switch (its
+    control plane's setting, or config `mesh.<name>.native`) wins; else the mesh's version
+    (config `mesh.<name>.version`, or its control plane's image in the run) against the
+    catalogue's `native_since`; an unknown version is never taken for native."""
+    inject = sidecar.inject or {}
+    mesh = inject["mesh"]
+    explicit = facts.native.get(mesh)
+    if explicit is not None:
+        return explicit
+    since = inject.get("native_since")
+    version = parse_version(facts.versions.get(mesh))
+    if since is None or version is None:
+        return False
+    return version >= parse_version(since["version"]) and context.kube >= parse_version(
+        since["kube"]
+    )
 
 
 def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hit]:
@@ -179,8 +210,10 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
 
 
 def gather(data: object, facts: Facts) -> None:
-    """Remember what other objects in the run say: Namespaces (their injection labels) and
-    a mesh installation with native sidecars switched on (istiod, IstioOperator, values)."""
+    """Remember what other objects in the run say: Namespaces (their injection labels), a
+    mesh installation with native sidecars switched on (istiod, IstioOperator, values), and
+    the version of a mesh's control plane (istiod, IstioOperator spec.tag, Linkerd's
+    controllers, kuma-cp, the OpenTelemetry operator)."""
     if not isinstance(data, dict):
         return
     kind = data.get("kind")
@@ -197,8 +230,14 @@ def gather(data: object, facts: Facts) -> None:
         value = env_value(dig(data, "spec", "components", "pilot", "k8s", "env"), NATIVE)
         if value is None:
             value = dig(data, "spec", "values", "pilot", "env", NATIVE)
-    elif kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
-        for container in dig(data, "spec", "template", "spec", "containers") or ():
+        tag = mesh_version(dig(data, "spec", "tag"))
+        if tag:
+            facts.add_version("istio", tag)
+    elif kind == "Deployment":
+        _control_plane_versions(data, facts)
+    if kind == "Deployment" and str(metadata.get("name", "")).startswith("istiod"):
+        items = dig(data, "spec", "template", "spec", "containers")
+        for container in items if isinstance(items, list) else ():
             found = env_value(container.get("env"), NATIVE) if isinstance(container, dict) else None
             value = found if found is not None else value
     elif "apiVersion" not in data and isinstance(data.get("pilot"), dict):  # Helm values
@@ -207,9 +246,58 @@ def gather(data: object, facts: Facts) -> None:
         facts.add_native("istio", str(value).lower() == "true")
 
 
+# The control-plane images whose tag is the version of the mesh or operator that injects.
+CONTROL_PLANES = {
+    "pilot": "istio",  # in a Deployment named istiod*
+    "linkerd/controller": "linkerd",
+    "kumahq/kuma-cp": "kuma",
+    "opentelemetry-operator/opentelemetry-operator": "opentelemetry",
+}
+
+
+def mesh_version(tag: object) -> str | None:
+    """An image tag or a version as a release number: `1.26.2`, `stable-2.14.10` and
+    `enterprise-2.20.0` → the number; `edge-25.10.2`, `latest` or a digest → None (an edge
+    release does not say which stable release it matches)."""
+    if isinstance(tag, (int, float)) and not isinstance(tag, bool):
+        tag = str(tag)
+    if not isinstance(tag, str):
+        return None
+    text = tag.strip().lower()
+    for prefix in ("stable-", "enterprise-", "v"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.split("-", 1)[0]  # 1.26.2-distroless
+    return text if parse_version(text) is not None else None
+
+
+def _control_plane_versions(data: dict, facts: Facts) -> None:
+    """The version of a mesh control plane or injecting operator, from its image's tag."""
+    name = dig(data, "metadata", "name")
+    istiod = isinstance(name, str) and name.startswith("istiod")
+    items = dig(data, "spec", "template", "spec", "containers")
+    for container in items if isinstance(items, list) else ():
+        image = container.get("image") if isinstance(container, dict) else None
+        if not isinstance(image, str) or ":" not in image.rsplit("/", 1)[-1]:
+            continue
+        repository, _, tag = image.split("@", 1)[0].rpartition(":")
+        for suffix, mesh in CONTROL_PLANES.items():
+            if mesh == "istio" and not istiod:
+                continue
+            if repository == suffix or repository.endswith("/" + suffix):
+                version = mesh_version(tag)
+                if version:
+                    facts.add_version(mesh, version)
+
+
 # A file holds a fact for `gather` only if it contains one of these (a cheap test before
 # parsing the files of a whole repository for its facts: LintOptions.repository).
-gather.markers = (b"Namespace", NATIVE.encode())  # type: ignore[attr-defined]
+gather.markers = (  # type: ignore[attr-defined]
+    b"Namespace",
+    NATIVE.encode(),
+    b"IstioOperator",
+    *(suffix.encode() for suffix in CONTROL_PLANES),
+)
 
 CHECKS = {"job-injected-legacy-sidecar": job_injected_legacy_sidecar}
 SETTLE = {"job-injected-legacy-sidecar": settle}

@@ -105,11 +105,6 @@ def _injected_hit(
     hints = []
     if context.natives_apply and inject.get("native_fix"):
         hints.append(f"{inject['native_fix']}, so it stops after the app")
-    if inject.get("native_default"):
-        hints.append(
-            f"if it is native already ({inject['native_default']}), say so with "
-            f"mesh.{inject['mesh']}.native: true in .sidecarlint.yaml"
-        )
     fields["native"] = "; " + "; ".join(hints) if hints else ""
     pending = (("injected", planned.condition, message, tuple(sorted(fields.items()))),)
     return Hit(node, message, None, at, NO_CONTAINER, pending)
