@@ -47,6 +47,7 @@ INJECT_KEYS = {
     "native_fix",
     "native_default",
     "native_since",
+    "namespace_gate",
     "disable_fix",
     "quit_fix",
 }
@@ -284,10 +285,20 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
                 f'{where}: sidecars.{sidecar_id}.inject.native_since: must be {{version: "1.27", '
                 'kube: "1.33"}'
             )
+        gate = inject.get("namespace_gate")
+        if gate is not None and not (
+            isinstance(gate, dict) and isinstance(gate.get("key"), str) and "value" in gate
+        ):
+            raise CatalogError(
+                f"{where}: sidecars.{sidecar_id}.inject.namespace_gate: must be {{key, value}}"
+            )
         for key in ("namespace", *POD_SIGNALS):
             signals = inject.get(key, [])
             if not isinstance(signals, list) or not all(
-                isinstance(x, dict) and isinstance(x.get("key"), str) for x in signals
+                isinstance(x, dict)
+                and isinstance(x.get("key"), str)
+                and x.get("from") in (None, "labels", "annotations")
+                for x in signals
             ):
                 raise CatalogError(
                     f"{where}: sidecars.{sidecar_id}.inject.{key}: must be a list of {{key, value}}"

@@ -21,17 +21,35 @@ from sidecarlint.workloads import Workload, containers, dig, env_value
 NATIVE = "ENABLE_NATIVE_SIDECARS"  # istiod's switch for injecting native sidecars
 
 
-def signal(signals: list[dict], *maps: object) -> tuple[dict, str, str] | None:
-    """The first signal found in the given label/annotation maps: (map, key, 'key: value')."""
+def signal(
+    signals: list[dict], labels: object, annotations: object = None
+) -> tuple[dict, str, str] | None:
+    """The first signal found on the object: (map, key, 'key: value'). A signal with
+    `from: labels` (or `annotations`) is read there only; one read in both is decided by the
+    labels when they have the key (Istio: the label wins over the annotation)."""
     for found in signals:
         key = found["key"]
         wanted = found.get("value")
+        where = found.get("from")
+        maps = (
+            (labels,) if where == "labels" else (annotations,) if where else (labels, annotations)
+        )
         for mapping in maps:
             if isinstance(mapping, dict) and key in mapping:
                 value = mapping[key]
                 text = str(value).lower() if isinstance(value, bool) else str(value)
                 if wanted is None or text == str(wanted):
                     return mapping, key, f"{key}: {text}"
+                break  # the first place that has the key decides
+    return None
+
+
+def gated_out(inject: dict, labels: dict) -> str | None:
+    """A namespace label that keeps the mesh's webhook from ever seeing its pods, whatever
+    they say (Istio: `istio-injection` set to anything but `enabled`, semantics.md §9.2)."""
+    gate = inject.get("namespace_gate")
+    if gate and gate["key"] in labels and str(labels[gate["key"]]) != str(gate["value"]):
+        return f"{gate['key']}: {labels[gate['key']]}"
     return None
 
 
@@ -111,7 +129,7 @@ def planned_injections(workload: Workload, context: CheckContext) -> list[Planne
             found = signal(inject.get("enable", []), labels, annotations)
             if found:
                 node, key, why = found
-                planned.append(Planned(sidecar, node, key, why, None, forced_legacy))
+                planned.append(Planned(sidecar, node, key, why, namespace, forced_legacy))
                 continue
         if inject.get("namespace") and namespace is not None:
             planned.append(Planned(sidecar, None, None, None, namespace, forced_legacy))
@@ -125,8 +143,10 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
     sidecar_id, why, namespace, forced_legacy = condition
     sidecar = context.catalog.by_id(sidecar_id)
     inject = sidecar.inject or {}
+    labels = facts.namespaces.get(namespace, {}) if namespace is not None else {}
+    if gated_out(inject, labels):
+        return None  # the webhook never sees the namespace's pods
     if why is None:
-        labels = facts.namespaces.get(namespace, {})
         found = signal(inject.get("namespace", []), labels)
         if not found or signal(inject.get("disable", []), labels):
             return None
@@ -178,7 +198,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
         if planned.why is None:
             namespace = planned.namespace
             by_namespace.append((planned.sidecar.id, planned.forced_legacy))
-        elif planned.forced_legacy:
+        elif planned.forced_legacy and planned.namespace is None:
             fields = _fields(planned.sidecar, workload.description, planned.why, context)
             yield Hit(planned.node, "default", fields, planned.key, NO_CONTAINER)
         else:
