@@ -207,6 +207,34 @@ def _facts_from(
     return facts
 
 
+NAMESPACE_CONFLICT = "namespace-conflict"
+
+
+def _namespace_conflicts(facts: Facts, ruleset: Ruleset) -> list[Finding]:
+    """A Namespace declared twice in the run with different injection labels: at the later
+    declaration, with the earlier one as a related location (info; the later one is used)."""
+    keys = {
+        signal["key"]
+        for sidecar in ruleset.catalog.injectors()
+        for group in ("namespace", "disable")
+        for signal in (sidecar.inject or {}).get(group, [])
+    }
+    findings = []
+    for name, key, value, where, earlier, first in facts.conflicts(keys):
+        fields = {
+            "name": name,
+            "key": key,
+            "value": "unset" if value is None else str(value),
+            "earlier": "unset" if earlier is None else str(earlier),
+            "first": f"{first[0]}:{first[1]}",
+        }
+        finding = ruleset.finding(NAMESPACE_CONFLICT, "default", fields, where[0], where[1])
+        if finding is not None:
+            related = (first[0], first[1], 1, f"Namespace '{name}' declared here first")
+            findings.append(finding._replace(kind="Namespace", name=name, related=related))
+    return findings
+
+
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
     from sidecarlint.discover import STDIN, Noted, discover, repository_root
@@ -334,6 +362,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     facts = facts_module.merge(
         parts, dict(config.mesh.get("namespaces", {})), config_native, config_versions
     )
+    findings += _namespace_conflicts(facts, ruleset)
     findings = once_per_kind(settle(findings, facts, ruleset), ruleset)
     findings += unused(declarations, findings, ruleset)
     rules = [active.rule for active in ruleset.active.values()]

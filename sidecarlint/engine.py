@@ -128,6 +128,7 @@ def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset, partial: bool = F
             declaration = suppressions.comment_for(finding.rule, finding.line)
             findings.append(suppressed(finding, declaration))
     for document in loaded.documents:
+        facts.where = (path, document.line)
         for gather in ruleset.gatherers:
             gather(document.data, facts)
         unknown: dict[int, list[Workload]] = {}  # objects of unknown kinds → their pods
@@ -141,6 +142,7 @@ def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset, partial: bool = F
             if finding is not None:
                 declaration = suppressions.comment_for(finding.rule, finding.line)
                 findings.append(suppressed(finding, declaration))
+    facts.where = None
     return Linted(findings + suppressions.invalid, facts, suppressions.declared)
 
 

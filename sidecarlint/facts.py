@@ -14,11 +14,37 @@ from collections.abc import Iterable
 class Facts:
     def __init__(self) -> None:
         self.namespaces: dict[str, dict] = {}  # name → labels and annotations
+        # Where each Namespace was declared, with its labels: name → [(labels, (path, line))]
+        self.declared: dict[str, list[tuple[dict, tuple[str, int]]]] = {}
+        self.where: tuple[str, int] | None = None  # the document being gathered (the engine's)
         self.native: dict[str, bool] = {}  # mesh → injects native sidecars (an explicit switch)
         self.versions: dict[str, str] = {}  # mesh → its version, from its control plane
 
     def add_namespace(self, name: str, labels: dict) -> None:
-        self.namespaces.setdefault(name, {}).update(labels)
+        """A Namespace object: a later declaration of the same name replaces the earlier
+        (what applying both in this order leaves)."""
+        self.namespaces[name] = dict(labels)
+        if self.where is not None:
+            self.declared.setdefault(name, []).append((dict(labels), self.where))
+
+    def conflicts(self, keys: set[str]) -> list[tuple]:
+        """Namespaces declared more than once with different values for any of `keys` (the
+        labels injection reads): (name, key, value, where, earlier value, earlier where),
+        one for each later declaration that disagrees with an earlier one."""
+        found = []
+        for name, declarations in self.declared.items():
+            for index, (labels, where) in enumerate(declarations[1:], start=1):
+                for earlier, first in declarations[:index]:
+                    differing = sorted(
+                        key
+                        for key in keys
+                        if (key in labels or key in earlier) and labels.get(key) != earlier.get(key)
+                    )
+                    if differing:
+                        key = differing[0]
+                        found.append((name, key, labels.get(key), where, earlier.get(key), first))
+                        break
+        return found
 
     def add_native(self, mesh: str, native: bool) -> None:
         self.native.setdefault(mesh, native)  # the first installation seen counts
@@ -43,17 +69,20 @@ def merge(
     read from the manifests wins), and the config's mesh settings (native, version) over the
     manifests'."""
     merged = Facts()
-    for name, labels in config_namespaces.items():
-        merged.add_namespace(name, dict(labels))
+    declared: dict[str, dict] = {}  # the last declaration of each Namespace in the run
     native: dict[str, bool] = {}
     versions: dict[str, str] = {}
     for part in parts:
         for name, labels in part.namespaces.items():
-            merged.add_namespace(name, labels)
+            declared[name] = labels
         for mesh, value in part.native.items():
             native.setdefault(mesh, value)
         for mesh, version in part.versions.items():
             versions.setdefault(mesh, version)
+        for name, declarations in part.declared.items():
+            merged.declared.setdefault(name, []).extend(declarations)
+    for name in {**config_namespaces, **declared}:
+        merged.namespaces[name] = {**config_namespaces.get(name, {}), **declared.get(name, {})}
     merged.native = {**native, **config_native}
     merged.versions = {**versions, **(config_versions or {})}
     return merged

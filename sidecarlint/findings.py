@@ -54,6 +54,9 @@ class Finding(NamedTuple):
     suppressed_by: tuple | None = None
     # Where it was in the rendered output, when `path` now names a Helm template.
     rendered: tuple[str, int, int] | None = None
+    # Another place the finding is about: (path, line, column, what it is) — SARIF shows it
+    # as a related location.
+    related: tuple[str, int, int, str] | None = None
     # A condition on the whole run that its rule's family settles (see engine.settle).
     pending: tuple = ()
     fingerprint: str = ""

@@ -193,3 +193,22 @@ def test_sarif_passes_schema_github_and_multitool(tmp_path, monkeypatch):
             assert any(
                 line.startswith(f"{path}: OK") and check in line for line in report.splitlines()
             ), report
+
+
+def test_a_namespace_conflict_names_the_earlier_declaration_as_related(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"
+        "  labels: {istio-injection: enabled}\n"
+    )
+    (tmp_path / "b.yaml").write_text(
+        "# the overlay's copy\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"
+        "  labels: {istio-injection: disabled}\n"
+    )
+    [result] = sarif(".")["runs"][0]["results"]
+    assert result["ruleId"] == "namespace-conflict"
+    physical = result["locations"][0]["physicalLocation"]
+    assert (physical["artifactLocation"]["uri"], physical["region"]["startLine"]) == ("b.yaml", 2)
+    [related] = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "a.yaml"
+    assert related["message"]["text"] == "Namespace 'shop' declared here first"

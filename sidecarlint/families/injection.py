@@ -321,4 +321,5 @@ gather.markers = (  # type: ignore[attr-defined]
 
 CHECKS = {"job-injected-legacy-sidecar": job_injected_legacy_sidecar}
 SETTLE = {"job-injected-legacy-sidecar": settle}
-GATHER = {"job-injected-legacy-sidecar": gather}
+# namespace-conflict is reported by the run (api.py) from the Namespaces gathered here.
+GATHER = {"job-injected-legacy-sidecar": gather, "namespace-conflict": gather}

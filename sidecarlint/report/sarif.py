@@ -124,7 +124,11 @@ def _result(finding, index: int, root: Path) -> om.Result:
     if finding.rendered:
         path, line, column = finding.rendered
         related = [_location(_uri(path, root), line, column, "rendered by Helm here")]
-        related[0].id = 0
+    if finding.related:
+        path, line, column, text = finding.related
+        related = [*(related or []), _location(_uri(path, root), line, column, printable(text))]
+    for number, place in enumerate(related or ()):
+        place.id = number
     suppressions = None
     if finding.suppressed:
         suppressions = [
