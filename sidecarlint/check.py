@@ -26,6 +26,9 @@ class Hit(NamedTuple):
     # A condition on the whole run, settled by the rule's family once every input is read
     # (for example "the namespace this Job runs in enables injection").
     pending: tuple = ()
+    # Another place the finding is about, (path, line, column, what it is): the Namespace
+    # whose label injects a sidecar. SARIF shows it as a related location.
+    related: tuple | None = None
 
 
 class CheckContext:

@@ -288,6 +288,7 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
                 message=active.text(hit.message, hit.fields) + finding.message,
                 severity=active.severity_of(hit.message),
                 pending=(),
+                related=hit.related or finding.related,
             )
             for hit in hits
         )

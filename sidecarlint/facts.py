@@ -46,6 +46,17 @@ class Facts:
                         break
         return found
 
+    def relocate(self, path: str) -> None:
+        """Rendered output has no lines of its own on disk: its Namespaces are placed at the
+        chart or kustomization that rendered them."""
+        for declarations in self.declared.values():
+            declarations[:] = [(labels, (path, 1)) for labels, _ in declarations]
+
+    def namespace_place(self, name: str) -> tuple[str, int] | None:
+        """Where the Namespace the run uses (its last declaration) is written, if known."""
+        declarations = self.declared.get(name)
+        return declarations[-1][1] if declarations else None
+
     def add_native(self, mesh: str, native: bool) -> None:
         self.native.setdefault(mesh, native)  # the first installation seen counts
 

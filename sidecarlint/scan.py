@@ -115,6 +115,7 @@ def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
         return _only(ruleset, "render-unavailable", "helm", fields, chart)
     loaded = load_text(chart, rendered.text)
     linted = lint_file(loaded, chart, ruleset)
+    linted.facts.relocate(chart)  # a Namespace it renders is "in this chart"
     roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *options.chart_roots, "."]
     return _at_templates(linted, loaded.text, chart, roots, ruleset, options)
 
@@ -142,6 +143,7 @@ def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) 
         )
         for finding in linted.findings
     ]
+    linted.facts.relocate(display)  # a Namespace it declares is "in this overlay"
     return linted._replace(findings=findings)
 
 

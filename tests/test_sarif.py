@@ -212,3 +212,22 @@ def test_a_namespace_conflict_names_the_earlier_declaration_as_related(tmp_path,
     [related] = result["relatedLocations"]
     assert related["physicalLocation"]["artifactLocation"]["uri"] == "a.yaml"
     assert related["message"]["text"] == "Namespace 'shop' declared here first"
+
+
+def test_a_sidecar_injected_by_its_namespace_points_at_the_namespace(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "namespace.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: batch\n"
+        "  labels: {istio-injection: enabled}\n"
+    )
+    (tmp_path / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  namespace: batch\n"
+        "spec:\n  template:\n    metadata:\n      labels: {app: migrate}\n    spec:\n"
+        "      restartPolicy: Never\n"
+        "      containers:\n        - {name: migrate, image: example.com/migrate:1}\n"
+    )
+    [result] = sarif(".", "--select", "job-injected-legacy-sidecar")["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "job.yaml"
+    [related] = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "namespace.yaml"
+    assert related["message"]["text"] == "Namespace 'batch' is labelled for injection here"

@@ -167,6 +167,18 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
     return why
 
 
+def signal_place(condition: tuple, facts: Facts) -> tuple | None:
+    """The related location of a sidecar injected because of its namespace: the Namespace
+    object's place, when a manifest of the run declares it."""
+    _, why, namespace, _ = condition
+    if why is not None or namespace is None:
+        return None
+    place = facts.namespace_place(namespace)
+    if place is None:
+        return None
+    return (place[0], place[1], 1, f"Namespace '{namespace}' is labelled for injection here")
+
+
 def injects_natively(sidecar: Sidecar, facts: Facts, context: CheckContext) -> bool:
     """Whether the mesh injects this sidecar natively in this run: an explicit switch (its
     control plane's setting, or config `mesh.<name>.native`) wins; else the mesh's version
@@ -218,14 +230,17 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
         if why is None:
             return []
         sidecar = context.catalog.by_id(condition[1][0])
-        return [Hit(None, "default", _fields(sidecar, kind, why, context))]
+        related = signal_place(condition[1], facts)
+        return [Hit(None, "default", _fields(sidecar, kind, why, context), related=related)]
     _, namespace, sidecars = condition
     hits = []
     for sidecar_id, forced_legacy in sidecars:
-        why = injected_as_legacy((sidecar_id, None, namespace, forced_legacy), facts, context)
+        condition = (sidecar_id, None, namespace, forced_legacy)
+        why = injected_as_legacy(condition, facts, context)
         if why is not None:
             sidecar = context.catalog.by_id(sidecar_id)
-            hits.append(Hit(None, "default", _fields(sidecar, kind, why, context)))
+            fields = _fields(sidecar, kind, why, context)
+            hits.append(Hit(None, "default", fields, related=signal_place(condition, facts)))
     return hits
 
 

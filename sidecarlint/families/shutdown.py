@@ -14,6 +14,7 @@ from sidecarlint.families.injection import (
     gather,
     injected_as_legacy,
     planned_injections,
+    signal_place,
 )
 from sidecarlint.loader import load_text
 from sidecarlint.termination import Estimate, Member, parse_duration, seconds_text
@@ -117,7 +118,8 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
     why = injected_as_legacy(condition, facts, context)
     if why is None:
         return []
-    return [Hit(None, message, {**dict(fields), "injected": why})]
+    related = signal_place(condition, facts)
+    return [Hit(None, message, {**dict(fields), "injected": why}, related=related)]
 
 
 def _shortened(steps: list[str], most: int = 12) -> list[str]:
