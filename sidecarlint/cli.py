@@ -501,12 +501,48 @@ def _all_rules(rules_dir: tuple[str, ...]):
     type=click.Path(file_okay=False),
     help="Also list the rules in this folder.",
 )
-def list_rules(rules_dir) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json", "markdown")),
+    default="text",
+    show_default=True,
+    help="text: one line per rule; json: every rule with its documentation and parameters; "
+    "markdown: the index table of docs/rules/.",
+)
+def list_rules(rules_dir, output_format) -> None:
     """List the rules: id, default severity, family and summary."""
     rules = _all_rules(rules_dir)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([_rule_json(rule) for rule in rules], indent=2, ensure_ascii=False))
+        return
+    if output_format == "markdown":
+        from sidecarlint.explain import index_page
+
+        click.echo(index_page(sorted(rules, key=lambda r: r.id)), nl=False)
+        return
     width = max(len(r.id) for r in rules)
     for rule in rules:
         click.echo(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.family:<13}  {rule.summary}")
+
+
+def _rule_json(rule) -> dict:
+    return {
+        "id": rule.id,
+        "severity": rule.severity,
+        "family": rule.family,
+        "summary": rule.summary,
+        "tags": list(rule.tags),
+        "precision": rule.precision,
+        "params": {
+            name: {"type": p.type, "default": p.default, "description": p.description}
+            for name, p in rule.params.items()
+        },
+        "docs": {key: value for key, value in rule.docs.items()},
+        "origin": rule.origin if os.sep in rule.origin else "built-in",
+    }
 
 
 @main.command()

@@ -1,4 +1,6 @@
-"""A rule's documentation as text, for `sidecarlint explain` and the SARIF help."""
+"""A rule's documentation as text, for `sidecarlint explain` and the SARIF help, and as the
+Markdown pages of docs/rules/ (`python -m sidecarlint.explain docs/rules` rewrites them; a
+test fails while they are stale)."""
 
 from __future__ import annotations
 
@@ -59,3 +61,70 @@ def render_markdown(rule: Rule) -> str:
     if docs.get("references"):
         parts.append("### References\n\n" + "\n".join(f"- <{r}>" for r in docs["references"]))
     return "\n\n".join(parts)
+
+
+def rule_page(rule: Rule) -> str:
+    """The Markdown page of one rule, as docs/rules/<id>.md holds it."""
+    lines = [
+        f"# {rule.id}",
+        "",
+        f"Default severity: **{rule.severity}** · family: {rule.family} · precision: "
+        f"{rule.precision} · tags: {', '.join(rule.tags) or 'none'}",
+        "",
+        render_markdown(rule),
+    ]
+    if rule.params:
+        lines += ["", "### Parameters", "", "Set in config under `params.<rule-id>`.", ""]
+        for name, param in rule.params.items():
+            desc = f": {' '.join(param.description.split())}" if param.description else ""
+            lines.append(f"- `{name}` ({param.type}, default `{param.default!r}`){desc}")
+    lines += ["", f"Print it with `sidecarlint explain {rule.id}`.", ""]
+    return "\n".join(lines)
+
+
+def index_page(rules: list[Rule]) -> str:
+    """docs/rules/README.md: one row per rule."""
+    lines = [
+        "# Rules",
+        "",
+        "Generated from `rules/*.yaml` by `python -m sidecarlint.explain docs/rules`.",
+        "",
+        "| rule | severity | family | summary |",
+        "|---|---|---|---|",
+    ]
+    for rule in rules:
+        summary = rule.summary.replace("|", "\\|")
+        lines.append(f"| [{rule.id}]({rule.id}.md) | {rule.severity} | {rule.family} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def pages(rules: list[Rule]) -> dict[str, str]:
+    """File name → content of every page of docs/rules/."""
+    ordered = sorted(rules, key=lambda r: r.id)
+    found = {f"{rule.id}.md": rule_page(rule) for rule in ordered}
+    found["README.md"] = index_page(ordered)
+    return found
+
+
+def main(argv: list[str]) -> int:
+    import os
+
+    from sidecarlint.rules import builtin_rules
+
+    folder = argv[0] if argv else os.path.join("docs", "rules")
+    os.makedirs(folder, exist_ok=True)
+    wanted = pages(builtin_rules())
+    for name in os.listdir(folder):
+        if name.endswith(".md") and name not in wanted:
+            os.remove(os.path.join(folder, name))  # a rule that is gone
+    for name, text in wanted.items():
+        with open(os.path.join(folder, name), "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    print(f"wrote {len(wanted)} pages to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -61,7 +61,7 @@ def _descriptor(rule) -> om.ReportingDescriptor:
         short_description=om.MultiformatMessageString(text=rule.summary[:1024]),
         full_description=om.MultiformatMessageString(text=what[:1024]),
         help=om.MultiformatMessageString(text=render_rule(rule), markdown=render_markdown(rule)),
-        help_uri=refs[0] if refs else INFORMATION_URI,
+        help_uri=_help_uri(rule, refs),
         default_configuration=om.ReportingConfiguration(level=LEVELS[rule.severity]),
         properties={
             "tags": [*rule.tags[:19], "sidecars"] if "sidecars" not in rule.tags else rule.tags,
@@ -69,6 +69,35 @@ def _descriptor(rule) -> om.ReportingDescriptor:
             "problem.severity": PROBLEM_SEVERITY[rule.severity],
         },
     )
+
+
+def _help_uri(rule, refs: list) -> str:
+    """The rule's page under docs/rules/ in the repository named by the package's
+    `Repository` URL (pyproject.toml [project.urls]), for a built-in rule; else its first
+    reference."""
+    repository = _repository_url()
+    if repository and rule.origin.endswith(".yaml") and os.sep not in rule.origin:
+        return f"{repository.rstrip('/')}/blob/HEAD/docs/rules/{rule.id}.md"
+    return refs[0] if refs else INFORMATION_URI
+
+
+_REPOSITORY: list[str | None] = []
+
+
+def _repository_url() -> str | None:
+    if not _REPOSITORY:
+        from importlib import metadata
+
+        found = None
+        try:
+            for entry in metadata.metadata("sidecarlint").get_all("Project-URL") or ():
+                label, _, url = entry.partition(",")
+                if label.strip().lower() in ("repository", "source") and url.strip():
+                    found = url.strip()
+        except metadata.PackageNotFoundError:
+            pass
+        _REPOSITORY.append(found if found and found.startswith("https://") else None)
+    return _REPOSITORY[0]
 
 
 def _uri(path: str, root: Path) -> str:
