@@ -207,6 +207,16 @@ def _facts_from(
     return facts
 
 
+def _covers_repositories(named: list[str]) -> bool:
+    """Whether the paths linted hold the whole of each repository they lie in."""
+    from sidecarlint.discover import inside, repository_root
+
+    folders = [os.path.realpath(p) for p in named if os.path.isdir(p)]
+    if not folders or len(folders) != len(named):
+        return False
+    return all(inside(repository_root(folder), tuple(folders)) for folder in folders)
+
+
 NAMESPACE_CONFLICT = "namespace-conflict"
 
 
@@ -364,7 +374,10 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     )
     findings += _namespace_conflicts(facts, ruleset)
     findings = once_per_kind(settle(findings, facts, ruleset), ruleset)
-    findings += unused(declarations, findings, ruleset)
+    # A suppression of a finding that depends on other files (a Namespace, a mesh install)
+    # is judged unused only when the run saw every file of the repository, or its facts.
+    whole = bool(options.repository) or _covers_repositories(named)
+    findings += unused(declarations, findings, ruleset, whole)
     rules = [active.rule for active in ruleset.active.values()]
     unreadable = {rule.id for rule in rules if UNREADABLE_TAG in rule.tags}
     require = config.require_render if options.require_render is None else options.require_render

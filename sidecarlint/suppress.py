@@ -108,9 +108,14 @@ def suppressed(finding: Finding, declaration: Declaration | None) -> Finding:
 
 
 def unused(
-    declarations: Iterable[Declaration], findings: list[Finding], ruleset: Ruleset
+    declarations: Iterable[Declaration],
+    findings: list[Finding],
+    ruleset: Ruleset,
+    whole_repository: bool = True,
 ) -> list[Finding]:
-    """`unused-suppression` findings for declarations that no surviving finding used."""
+    """`unused-suppression` findings for declarations that no surviving finding used. A rule
+    whose findings depend on facts from other files (it gathers them) is judged only when
+    the run saw the whole repository: linting one file alone, its Namespace is not there."""
     used = {(f.suppressed_by, f.rule) for f in findings if f.suppressed_by is not None}
     result = []
     seen: set[tuple] = set()
@@ -119,15 +124,19 @@ def unused(
             continue
         seen.add(declaration.key)
         for rule in declaration.rules:
-            if rule in ruleset.active and (declaration.key, rule) not in used:
-                finding = ruleset.finding(
-                    "unused-suppression",
-                    "default",
-                    {"form": declaration.form, "rule": rule},
-                    declaration.path,
-                    declaration.line,
-                    declaration.column,
-                )
-                if finding is not None:
-                    result.append(finding)
+            active = ruleset.active.get(rule)
+            if active is None or (declaration.key, rule) in used:
+                continue
+            if active.rule.gather is not None and not whole_repository:
+                continue  # the fact that would make it fire may be in a file not linted
+            finding = ruleset.finding(
+                "unused-suppression",
+                "default",
+                {"form": declaration.form, "rule": rule},
+                declaration.path,
+                declaration.line,
+                declaration.column,
+            )
+            if finding is not None:
+                result.append(finding)
     return result

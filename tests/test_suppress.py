@@ -143,3 +143,37 @@ def test_bad_baseline_is_a_usage_error(tmp_path, content):
     (tmp_path / "baseline.json").write_bytes(content.encode("utf-8", "surrogateescape"))
     code, _, err = run_cli("check", _write(tmp_path, POD), "--baseline", "baseline.json")
     assert code == 2 and "not a sidecarlint baseline" in err
+
+
+JOB_SUPPRESSED = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  namespace: batch
+  annotations:
+    ignore.sidecarlint.io/job-injected-legacy-sidecar: "the job calls /quitquitquit"
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - {name: migrate, image: example.com/migrate:1}
+"""
+
+
+@pytest.mark.parametrize("labels", ["{istio-injection: enabled}", "{}"])
+def test_a_suppression_that_depends_on_another_file_is_judged_on_the_whole_repository(
+    tmp_path, labels
+):
+    """Linting the Job alone cannot tell whether its Namespace (in another file) injects a
+    sidecar, so its suppression is never called unused then; linting the repository can."""
+    (tmp_path / "job.yaml").write_text(JOB_SUPPRESSED)
+    (tmp_path / "namespace.yaml").write_text(
+        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: batch\n  labels: {labels}\n"
+    )
+    _, alone = lint_json("job.yaml", "--fail-on", "never")
+    assert [f["rule"] for f in alone] == []
+    _, whole = lint_json(".", "--fail-on", "never")
+    unused = [f for f in whole if f["rule"] == "unused-suppression"]
+    assert len(unused) == (0 if "enabled" in labels else 1)
