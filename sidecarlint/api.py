@@ -336,6 +336,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         if options.kube_version or config.kube_version
         else None,
         bounds=bounds,
+        charts=config.charts,
     )
     findings: list[Finding] = []
     parts: list[Facts] = []

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -33,11 +34,27 @@ KEYS = {
     "require_render",
     "default_namespace",
     "workloads",
+    "charts",
 }
 
 
 class ConfigError(ValueError):
     pass
+
+
+class ChartSettings(NamedTuple):
+    """How one chart is rendered (`charts:` in config): its values files (absolute), `--set`
+    assignments, release namespace and the Kubernetes version Helm renders for."""
+
+    values: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    namespace: str | None = None
+    kube_version: tuple[int, int] | None = None
+
+
+CHART_KEYS = {"values", "set", "namespace", "kube_version"}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z0-9_][^=\s]*=")
 
 
 class Config:
@@ -59,6 +76,7 @@ class Config:
         require_render: bool = False,
         default_namespace: str | None = None,
         workloads: list | None = None,
+        charts: dict | None = None,
     ) -> None:
         self.path = path
         self.kube_version = kube_version
@@ -76,6 +94,8 @@ class Config:
         self.require_render = require_render  # a chart or overlay not rendered is an error
         self.default_namespace = default_namespace  # of objects that name none
         self.workloads = [] if workloads is None else workloads  # kinds, as rules/workloads.yaml
+        # chart folder (real path) → how to render it: ChartSettings
+        self.charts: dict[str, ChartSettings] = {} if charts is None else charts
 
 
 def find_config(start: str) -> str | None:
@@ -259,6 +279,8 @@ def load_config(path: str) -> Config:
         except CatalogError as exc:
             raise ConfigError(str(exc)) from None
     config.mesh = _mesh(path, data.get("mesh") or {}, config.sidecars)
+    if data.get("charts") is not None:
+        config.charts = _charts(path, base, data["charts"])
     if data.get("workloads") is not None:
         from sidecarlint.workloads import WorkloadError, parse_kinds
 
@@ -276,6 +298,47 @@ def load_config(path: str) -> Config:
     config.allow_remote = data.get("allow_remote", False)
     config.require_render = data.get("require_render", False)
     return config
+
+
+def _charts(path: str, base: str, raw: object) -> dict[str, ChartSettings]:
+    """charts: {charts/payments: {values: [...], set: [...], namespace: x, kube_version: "1.31"}},
+    every path relative to the config file and inside its folder."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: charts: must map chart folders to their settings")
+    found = {}
+    for folder, settings in raw.items():
+        where = f"{path}: charts.{folder}"
+        if not isinstance(folder, str) or not folder.strip():
+            raise ConfigError(f"{path}: charts: a chart folder must be a path")
+        if settings is None:
+            settings = {}
+        if not isinstance(settings, dict) or set(settings) - CHART_KEYS:
+            raise ConfigError(f"{where}: must be a mapping of {', '.join(sorted(CHART_KEYS))}")
+        chart = os.path.realpath(os.path.join(base, folder))
+        values = []
+        for item in _string_list(path, f"charts.{folder}.values", settings.get("values", [])):
+            file = os.path.realpath(os.path.join(base, item))
+            if os.path.commonpath([file, os.path.realpath(base)]) != os.path.realpath(base):
+                raise ConfigError(f"{where}.values: {item} is outside the config's folder")
+            values.append(file)
+        sets = _string_list(path, f"charts.{folder}.set", settings.get("set", []))
+        for item in sets:
+            if not _ASSIGNMENT.match(item):
+                raise ConfigError(f"{where}.set: {item!r} must be key=value")
+        namespace = settings.get("namespace")
+        if namespace is not None and (
+            not isinstance(namespace, str) or not _DNS_LABEL.match(namespace)
+        ):
+            raise ConfigError(f"{where}.namespace: must be a namespace name (a DNS label)")
+        kube = settings.get("kube_version")
+        if kube is not None and not isinstance(kube, str):
+            raise ConfigError(
+                f'{where}.kube_version: write it in quotes, such as "1.31" (unquoted, 1.30 '
+                "would be read as the number 1.3)"
+            )
+        version = parse_kube_version(kube, f"{where}.kube_version") if kube else None
+        found[chart] = ChartSettings(tuple(values), tuple(sets), namespace, version)
+    return found
 
 
 def _mesh(path: str, mesh: object, sidecars: list) -> dict:

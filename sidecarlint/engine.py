@@ -113,10 +113,17 @@ def locate(positions: Positions, hit: Hit, fallbacks: Iterable[object]) -> tuple
     return None
 
 
-def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset, partial: bool = False) -> Linted:
+def lint_file(
+    loaded: LoadedFile,
+    path: str,
+    ruleset: Ruleset,
+    partial: bool = False,
+    namespace: str | None = None,
+) -> Linted:
     """All findings for one loaded file: its reading problems, then every workload's.
     `partial`: the file is a patch (a kustomization names it), whose pods hold only what
-    they change."""
+    they change. `namespace`: where its objects that name none go (a chart's release
+    namespace from config)."""
     facts = Facts()
     suppressions = FileSuppressions(loaded, path, ruleset)
     findings = []
@@ -134,6 +141,8 @@ def lint_file(loaded: LoadedFile, path: str, ruleset: Ruleset, partial: bool = F
         unknown: dict[int, list[Workload]] = {}  # objects of unknown kinds → their pods
         for workload in find_workloads(document.data, ruleset.kinds):
             workload.partial = partial
+            if workload.namespace is None:
+                workload.namespace = namespace
             findings.extend(_lint_workload(workload, document, loaded, path, ruleset, suppressions))
             if not workload.known:
                 unknown.setdefault(id(workload.obj), []).append(workload)

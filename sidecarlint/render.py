@@ -91,10 +91,16 @@ def release_name(chart: str) -> str:
 
 
 def helm_command(
-    chart: str, values: list[str], sets: list[str], kube_version: str | None
+    chart: str,
+    values: list[str],
+    sets: list[str],
+    kube_version: str | None,
+    namespace: str | None = None,
 ) -> list[str]:
     """`helm template` with only client-side flags, then `--`, the release and the chart."""
     command = ["helm", "template"]
+    if namespace:  # a DNS label, validated by config.py
+        command += ["--namespace", namespace]
     for path in values:
         command += ["--values", os.path.abspath(path)]
     for assignment in sets:
@@ -195,9 +201,10 @@ def render_chart(
     sets: list[str],
     kube_version: str | None,
     max_bytes: int,
+    namespace: str | None = None,
 ) -> Rendered:
     binary = helm_binary()
-    command = helm_command(chart, values, sets, kube_version)
+    command = helm_command(chart, values, sets, kube_version, namespace)
     shown = _shown(command, chart)
     if binary is None:
         return Rendered(None, None, shown)

@@ -41,6 +41,8 @@ class ScanOptions(NamedTuple):
     # What content may make sidecarlint read: the repository and the paths the user named
     # (resolved); a `# Source:` or a chart's link outside them is never followed.
     bounds: tuple[str, ...] = ()
+    # chart folder (real path) → config.ChartSettings: its own values, sets, namespace, kube
+    charts: dict | None = None
 
 
 def scan_input(item: Input, ruleset: Ruleset, options: ScanOptions) -> Linted:
@@ -102,9 +104,20 @@ def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
     if links:
         fields = {"chart": chart, "link": links[0]}
         return _only(ruleset, "outside-repository", "chart-link", fields, chart)
-    rendered = render.render_chart(
-        chart, list(options.values), list(options.sets), options.helm_kube, options.max_bytes
+    settings = (options.charts or {}).get(os.path.realpath(chart))
+    values, sets, kube, namespace = (
+        list(options.values),
+        list(options.sets),
+        options.helm_kube,
+        None,
     )
+    if settings is not None:  # `charts:` in config
+        values += settings.values
+        sets += settings.sets
+        namespace = settings.namespace
+        if settings.kube_version:
+            kube = f"v{settings.kube_version[0]}.{settings.kube_version[1]}.0"
+    rendered = render.render_chart(chart, values, sets, kube, options.max_bytes, namespace)
     if rendered.text is None:
         if rendered.error:
             fields = {"chart": chart, "error": rendered.error}
@@ -114,7 +127,7 @@ def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
         fields = {"chart": chart, "quoted": shlex.quote(chart), "command": rendered.command}
         return _only(ruleset, "render-unavailable", "helm", fields, chart)
     loaded = load_text(chart, rendered.text)
-    linted = lint_file(loaded, chart, ruleset)
+    linted = lint_file(loaded, chart, ruleset, namespace=namespace)
     linted.facts.relocate(chart)  # a Namespace it renders is "in this chart"
     roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *options.chart_roots, "."]
     return _at_templates(linted, loaded.text, chart, roots, ruleset, options)

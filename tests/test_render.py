@@ -323,3 +323,82 @@ def test_the_files_a_kustomization_names_as_patches_are_partial(tmp_path):
     assert is_patch(str(overlay / "patches/json.yaml"))
     assert not is_patch(str(overlay / "job.yaml"))
     assert not is_patch(str(tmp_path / "elsewhere.yaml"))
+
+
+@needs_helm
+def test_charts_in_config_give_each_chart_its_values_set_namespace_and_kube_version(
+    tmp_path, monkeypatch
+):
+    """`charts:` renders a chart as it is deployed: its values files and --set, its release
+    namespace (objects that name none go there, so its Namespace's labels apply), and the
+    Kubernetes version Helm renders for; `check`, the hook and CI read the same config."""
+    chart = tmp_path / "charts" / "jobs"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: jobs\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("proxy: false\n")
+    (chart / "templates" / "job.yaml").write_text(
+        textwrap.dedent("""\
+        {{- if ne (toString .Values.tier) "backend" }}{{ fail "tier is not set" }}{{ end }}
+        {{- if ne .Capabilities.KubeVersion.Minor "31" }}{{ fail "not 1.31" }}{{ end }}
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: migrate
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+                - name: migrate
+                  image: example.com/migrate:1
+        {{- if .Values.proxy }}
+                - name: cloud-sql-proxy
+                  image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3
+        {{- end }}
+        """)
+    )
+    (tmp_path / "prod.yaml").write_text("proxy: true\n")
+    (tmp_path / "namespace.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: batch\n"
+        "  labels: {istio-injection: enabled}\n"
+    )
+    (tmp_path / ".sidecarlint.yaml").write_text(
+        textwrap.dedent("""\
+        charts:
+          charts/jobs:
+            values: [prod.yaml]
+            set: [tier=backend]
+            namespace: batch
+            kube_version: "1.31"
+        """)
+    )
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json(".", "--fail-on", "never")
+    rules = sorted((f["rule"], f["namespace"], f["container"]) for f in findings)
+    assert rules == [
+        ("job-injected-legacy-sidecar", "batch", None),  # the release namespace is injected
+        ("job-legacy-sidecar", "batch", "cloud-sql-proxy"),  # prod.yaml turns the proxy on
+    ]
+    # without the config, the chart renders with none of it: --set tier is missing
+    (tmp_path / ".sidecarlint.yaml").unlink()
+    _, findings = lint_json(".", "--fail-on", "never")
+    assert [f["rule"] for f in findings] == ["render-failed"]
+    assert "tier is not set" in findings[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ("{values: [../../etc/passwd]}", "charts.c.values: ../../etc/passwd is outside"),
+        ("{set: ['--post-renderer=x']}", "charts.c.set: '--post-renderer=x' must be key=value"),
+        ("{namespace: 'a b'}", "charts.c.namespace: must be a namespace name"),
+        ("{kube_version: 1.30}", "charts.c.kube_version: write it in quotes"),
+        ("{colour: red}", "charts.c: must be a mapping of kube_version, namespace, set, values"),
+    ],
+)
+def test_charts_settings_are_validated(tmp_path, settings, error):
+    config = tmp_path / ".sidecarlint.yaml"
+    config.write_text(f"charts:\n  c: {settings}\n")
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n")
+    code, _, err = run_cli("check", "--config", str(config), str(tmp_path / "a.yaml"))
+    assert code == 2 and f"{config}: {error}" in err, err
