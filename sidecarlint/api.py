@@ -217,6 +217,19 @@ def _covers_repositories(named: list[str]) -> bool:
     return all(inside(repository_root(folder), tuple(folders)) for folder in folders)
 
 
+def _once_each(findings: list[Finding]) -> list[Finding]:
+    """One finding per rule, place and message: a base shared by several overlays is built
+    once per overlay, and what none of them changed is reported once, at the base."""
+    seen: set[tuple] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
+
+
 NAMESPACE_CONFLICT = "namespace-conflict"
 
 
@@ -386,5 +399,6 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         unrendered = {rule.id for rule in rules if UNRENDERED_TAG in rule.tags}
         unreadable |= unrendered
         findings = [f._replace(severity="error") if f.rule in unrendered else f for f in findings]
+    findings = _once_each(findings)
     findings.sort(key=Finding.sort_key)
     return LintResult(findings, count, facts, rules, config, frozenset(unreadable), bounds)

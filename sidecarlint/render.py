@@ -27,6 +27,8 @@ class Rendered:
         self.text = text
         self.error = error
         self.command = command  # the command as a user would type it, quoted for a shell
+        # The folder origin annotations are relative to (render_kustomization), if any.
+        self.origin_root: str | None = None
 
 
 def helm_binary() -> str | None:
@@ -221,4 +223,38 @@ def render_kustomization(directory: str, max_bytes: int) -> Rendered:
 
     binary = shutil.which(tool[0])
     assert binary is not None
-    return _run(command, binary, shown, max_bytes)
+    rendered = _with_origins(tool, directory, binary, shown, max_bytes)
+    return rendered if rendered.text is not None else _run(command, binary, shown, max_bytes)
+
+
+ORIGIN = "config.kubernetes.io/origin"
+
+
+def _with_origins(
+    tool: list[str], directory: str, binary: str, shown: str, max_bytes: int
+) -> Rendered:
+    """The overlay built through a kustomization of our own, in a temporary folder, that
+    names it as its only resource and asks for `buildMetadata: [originAnnotations]`: every
+    object then says which file it came from (the user's kustomization is never touched).
+    The origin paths are relative to that folder; `origin_root` keeps it to resolve them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sidecarlint-origins-") as root:
+        try:
+            relative = os.path.relpath(os.path.abspath(directory), root)
+        except ValueError:  # another drive: no relative path
+            return Rendered(None, "no relative path", shown)
+        with open(os.path.join(root, "kustomization.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(
+                "resources:\n- " + json_string(relative) + "\nbuildMetadata: [originAnnotations]\n"
+            )
+        rendered = _run([*tool, "--", root], binary, shown, max_bytes)
+    rendered.origin_root = root
+    return rendered
+
+
+def json_string(text: str) -> str:
+    """A YAML scalar that is exactly `text`, whatever it holds (JSON is YAML)."""
+    import json
+
+    return json.dumps(text)

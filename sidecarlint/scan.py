@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from sidecarlint.discover import inside
 from sidecarlint.engine import Linted, lint_file
 from sidecarlint.facts import Facts
+from sidecarlint.findings import Finding
 from sidecarlint.rules import Ruleset
 
 CHUNK = 16  # inputs handed to a worker at a time
@@ -145,9 +148,12 @@ def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) 
         fields = {"command": rendered.command, "error": rendered.error}
         return _only(ruleset, "render-failed", "kustomize", fields, display)
     output = f"{os.path.normpath(directory)} (kustomize build output)"
-    linted = lint_file(load_text(output, rendered.text), output, ruleset)
+    loaded = load_text(output, rendered.text)
+    linted = lint_file(loaded, output, ruleset)
+    origins = _Origins(loaded, rendered.origin_root, options)
     findings = [
-        finding._replace(
+        origins.at_origin(finding)
+        or finding._replace(
             message=f"{finding.message} (line {finding.line} of the kustomize build output)",
             path=display,
             line=1,
@@ -158,6 +164,95 @@ def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) 
     ]
     linted.facts.relocate(display)  # a Namespace it declares is "in this overlay"
     return linted._replace(findings=findings)
+
+
+class _Origins:
+    """Findings in a kustomize build, moved to the file and line where their object was
+    written (the `config.kubernetes.io/origin` annotation), when the overlays left that part
+    of it as written: then every overlay built on a base reports it once, at the base."""
+
+    def __init__(self, loaded, root: str | None, options: ScanOptions) -> None:
+        self.documents = loaded.documents
+        self.built_positions = loaded.positions
+        self.lines = loaded.text.splitlines()
+        self.root = root
+        self.options = options
+        self.files: dict[str, object] = {}
+
+    def at_origin(self, finding: Finding) -> Finding | None:
+        from sidecarlint.loader import read_file
+        from sidecarlint.render import ORIGIN
+        from sidecarlint.workloads import dig, find_workloads
+
+        if self.root is None or not finding.kind or finding.pending:
+            return None
+        document = None
+        for candidate in self.documents:  # the document the finding's line falls in
+            if candidate.line <= finding.line:
+                document = candidate
+        origin = dig(document.data if document else None, "metadata", "annotations", ORIGIN)
+        match = re.search(r"(?m)^path:\s*(\S.*?)\s*$", origin) if isinstance(origin, str) else None
+        if match is None or re.search(r"(?m)^repo:", origin):
+            return None
+        path = os.path.normpath(os.path.join(self.root, match.group(1)))
+        if not inside(path, self.options.bounds) or not os.path.isfile(path):
+            return None
+        base = self.files.get(path)
+        if base is None:
+            base = self.files[path] = read_file(path, self.options.max_bytes)
+        ours = next((w for w in find_workloads(document.data) if w.label == finding.pod), None)
+        if ours is None:
+            return None
+        for written in base.documents:  # the object as written: same kind, its name inside ours
+            theirs = next((w for w in find_workloads(written.data) if w.label == finding.pod), None)
+            if theirs is None or theirs.kind != ours.kind or not theirs.name:
+                continue
+            if theirs.name not in (ours.name or ""):
+                continue
+            pair = _same_part(ours.pod, theirs.pod, finding.container)
+            if pair is None:
+                return None  # the overlay changed it: reported for the overlay
+            built, node = pair
+            start = self.built_positions.of(built)
+            if start is not None and start[0] == finding.line:  # the finding is the node
+                position = base.positions.of(node) or (1, 1)
+            else:  # a key of it: the same key as written
+                position = self._position(base.positions, node, finding.line)
+            shown = os.path.relpath(path) if not os.path.isabs(finding.path) else path
+            return finding._replace(
+                path=shown,
+                line=position[0],
+                column=position[1],
+                rendered=(finding.path, finding.line, finding.column),
+            )
+        return None
+
+    def _position(self, positions, node: dict, line: int) -> tuple[int, int]:
+        """The written line of the key the finding's built line holds, in `node`."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        key = re.match(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):", text)
+        if key and key.group(1) in node:
+            found = positions.of_key(node, key.group(1))
+            if found:
+                return found
+        return positions.of(node) or (1, 1)
+
+
+def _same_part(ours: dict, theirs: dict, container: str | None) -> tuple[dict, dict] | None:
+    """The built and the written container (or pod spec), when the build left it as
+    written; else None."""
+    if container is None:
+        return (ours, theirs) if ours == theirs else None
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        built = [
+            c for c in ours.get(key) or () if isinstance(c, dict) and c.get("name") == container
+        ]
+        written = [
+            c for c in theirs.get(key) or () if isinstance(c, dict) and c.get("name") == container
+        ]
+        if built and written:
+            return (built[0], written[0]) if built[0] == written[0] else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------

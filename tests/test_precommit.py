@@ -161,7 +161,11 @@ def test_a_changed_base_file_renders_the_overlays_built_on_it(try_repo):
         POD_TEMPLATE.replace("{{ .Release.Name }}", "web").replace("{{ .Values.tag }}", "1.24.0")
     )
     (base / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
-    (prod / "kustomization.yaml").write_text("resources: [../../base]\nnamePrefix: prod-\n")
+    # the overlay changes the sidecar (its image tag), so its finding is the overlay's own
+    (prod / "kustomization.yaml").write_text(
+        "resources: [../../base]\nnamePrefix: prod-\n"
+        "images: [{name: docker.io/istio/proxyv2, newTag: 1.25.0}]\n"
+    )
     (scratch / "unrelated" / "kustomization.yaml").write_text("resources: []\n")
     result = run("base/pod.yaml")
     assert result.returncode == 1, result.stdout + result.stderr
