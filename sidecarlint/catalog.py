@@ -191,6 +191,15 @@ class Catalog:
     def injectors(self) -> list[Sidecar]:
         return self._injectors
 
+    @functools.cached_property
+    def pod_signal_keys(self) -> frozenset[str]:
+        """Every pod label or annotation key an injector or a workload rule reads: a pod
+        with none of them is injected, if at all, only because of its namespace."""
+        keys = {key for sidecar in self._injectors for key in sidecar.signal_keys}
+        for sidecar in self.sidecars:
+            keys.update(signal["key"] for signal in sidecar.workload.get("signals", []))
+        return frozenset(keys)
+
     def by_id(self, sidecar_id: str) -> Sidecar:
         """The entry with this id (the user's, when they redefine a built-in one)."""
         for sidecar in self.sidecars:

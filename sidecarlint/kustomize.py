@@ -75,12 +75,16 @@ def patch_files(directory: str) -> frozenset[str]:
 
 def is_patch(path: str) -> bool:
     """Whether a kustomization in the file's folder, or in the two folders above it, names
-    the file as a patch (the usual layouts: beside it, or `overlays/x/patches/`)."""
-    real = os.path.realpath(path)
-    folder = os.path.dirname(real)
+    the file as a patch (the usual layouts: beside it, or `overlays/x/patches/`). Folders
+    without a kustomization, the usual case, cost one cached lookup each."""
+    folder = os.path.dirname(os.path.abspath(path))
+    real = None
     for _ in range(3):
-        if real in _patches_of(folder):
-            return True
+        patches = _patches_of(folder)
+        if patches:
+            real = real or os.path.realpath(path)
+            if real in patches:
+                return True
         parent = os.path.dirname(folder)
         if parent == folder:
             break

@@ -93,7 +93,15 @@ class Planned(NamedTuple):
 
 def planned_injections(workload: Workload, context: CheckContext) -> list[Planned]:
     """The sidecars meshes may add to this pod at admission in legacy mode, as the webhooks
-    decide from its labels and annotations (and, later, its namespace's)."""
+    decide from its labels and annotations (and, later, its namespace's); made once per pod
+    for the rules that ask (the Job rule, the shutdown rules)."""
+    planned = workload.memo.get("planned injections")
+    if planned is None:
+        planned = workload.memo["planned injections"] = _planned(workload, context)
+    return planned
+
+
+def _planned(workload: Workload, context: CheckContext) -> list[Planned]:
     pod = workload.pod
     labels = workload.pod_metadata.get("labels")
     annotations = workload.pod_metadata.get("annotations")
@@ -111,7 +119,17 @@ def planned_injections(workload: Workload, context: CheckContext) -> list[Planne
         *(annotations if isinstance(annotations, dict) else ()),
     }
     planned = []
-    for sidecar in context.catalog.injectors():
+    catalog = context.catalog
+    if keys.isdisjoint(catalog.pod_signal_keys) and pod.get("hostNetwork") is not True:
+        # nothing on the pod speaks to a webhook: only its namespace can (the usual pod)
+        if namespace is None:
+            return planned
+        return [
+            Planned(sidecar, None, None, None, namespace, False)
+            for sidecar in catalog.injectors()
+            if sidecar.id not in present and (sidecar.inject or {}).get("namespace")
+        ]
+    for sidecar in catalog.injectors():
         inject = sidecar.inject or {}
         if sidecar.id in present:
             continue  # already in the manifest: the rules see it as it is written

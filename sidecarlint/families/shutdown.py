@@ -76,6 +76,26 @@ LINKERD_WAIT = "config.alpha.linkerd.io/proxy-wait-before-exit-seconds"
 
 
 def _injected_member(planned: Planned, workload: Workload) -> Member:
+    """_new_injected_member, once per pod and sidecar (both shutdown rules ask)."""
+    key = ("injected member", planned.sidecar.id)
+    member = workload.memo.get(key)
+    if member is None:
+        if not _annotations(workload):  # the usual pod: the mesh's defaults, made once a run
+            member = _PLAIN.get(planned.sidecar)
+            if member is None:
+                if len(_PLAIN) > 256:
+                    _PLAIN.clear()
+                member = _PLAIN[planned.sidecar] = _new_injected_member(planned, workload)
+        else:
+            member = _new_injected_member(planned, workload)
+        workload.memo[key] = member
+    return member
+
+
+_PLAIN: dict = {}  # catalogue entry → its injected member in a pod without annotations
+
+
+def _new_injected_member(planned: Planned, workload: Workload) -> Member:
     """The legacy sidecar a mesh adds at admission, as the termination model sees it: the
     catalogue's stop model with the pod's annotations (Istio's proxy.istio.io/config and
     terminationDrainDuration, Linkerd's shutdown-grace-period, Kuma's drain time, ...), and
@@ -146,9 +166,13 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
     if budget.need > grace:
         yield Hit(pod, "default", _grace_fields(budget, pod, grace, context), _GRACE)
         return
+    # A legacy sidecar the mesh adds stops in parallel with the app containers, from the
+    # start: it changes the need only if it takes longer than the slowest of them.
+    slowest = max((m.total.seconds for m in mains), default=0.0) if native_order else budget.need
     for planned in planned_injections(workload, context):
-        # a legacy sidecar the mesh adds stops in parallel with the app, from the start
         injected = _injected_member(planned, workload)
+        if injected.total.seconds <= slowest:
+            continue  # the need stays what it was
         budget = _budget([*mains, injected], natives, native_order)
         if budget.need > grace:
             fields = _grace_fields(budget, pod, grace, context)
