@@ -116,30 +116,35 @@ def _new_injected_member(planned: Planned, workload: Workload) -> Member:
     return Member(f"{name} (injected)", termination.prestop_seconds(container), stop)
 
 
-def _injected_hit(
-    node: object, message: str, planned: Planned, fields: dict, context, at: str | None = None
-) -> Hit:
-    """A finding that holds only if the mesh injects the sidecar as a legacy one: settled
-    (`settle`) once the run's Namespace objects and mesh installations are known."""
+def _injected_entry(planned: Planned, fields: dict, context) -> tuple:
+    """What an injected sidecar's finding needs once the run's facts are known: the
+    condition on which the mesh injects it as a legacy sidecar, and the message's fields."""
     inject = planned.sidecar.inject or {}
     fields = dict(fields, title=planned.sidecar.title)
     hints = []
     if context.natives_apply and inject.get("native_fix"):
         hints.append(f"{inject['native_fix']}, so it stops after the app")
     fields["native"] = "; " + "; ".join(hints) if hints else ""
-    pending = (("injected", planned.condition, message, tuple(sorted(fields.items()))),)
-    return Hit(node, message, None, at, NO_CONTAINER, pending)
+    return (planned.condition, tuple(sorted(fields.items())))
+
+
+def _injected_hit(node: object, entries: list[tuple], at: str | None = None) -> Hit:
+    """One finding for all the sidecars meshes may inject into the pod, each holding only if
+    its mesh injects it as a legacy one: settled (`settle`) once the run's Namespace objects
+    and mesh installations are known (one pending finding a pod, not one per mesh)."""
+    return Hit(node, "injected", None, at, NO_CONTAINER, (("injected", tuple(entries)),))
 
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
     """An injected sidecar's finding stands if, under the run's facts, the mesh injects it
     as a legacy sidecar; its message then names the signal."""
-    _, condition, message, fields = pending[0]
-    why = injected_as_legacy(condition, facts, context)
-    if why is None:
-        return []
-    related = signal_place(condition, facts)
-    return [Hit(None, message, {**dict(fields), "injected": why}, related=related)]
+    hits = []
+    for condition, fields in pending[0][1]:
+        why = injected_as_legacy(condition, facts, context)
+        if why is not None:
+            related = signal_place(condition, facts)
+            hits.append(Hit(None, "injected", {**dict(fields), "injected": why}, related=related))
+    return hits
 
 
 def _shortened(steps: list[str], most: int = 12) -> list[str]:
@@ -169,6 +174,7 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
     # A legacy sidecar the mesh adds stops in parallel with the app containers, from the
     # start: it changes the need only if it takes longer than the slowest of them.
     slowest = max((m.total.seconds for m in mains), default=0.0) if native_order else budget.need
+    entries = []
     for planned in planned_injections(workload, context):
         injected = _injected_member(planned, workload)
         if injected.total.seconds <= slowest:
@@ -176,7 +182,9 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
         budget = _budget([*mains, injected], natives, native_order)
         if budget.need > grace:
             fields = _grace_fields(budget, pod, grace, context)
-            yield _injected_hit(pod, "injected", planned, fields, context, _GRACE)
+            entries.append(_injected_entry(planned, fields, context))
+    if entries:
+        yield _injected_hit(pod, entries, _GRACE)
 
 
 _GRACE = "terminationGracePeriodSeconds"
@@ -226,15 +234,18 @@ def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterato
             continue
         fields = _proxy_fields(sidecar, proxy, slowest)
         yield Hit(container, "default" if context.natives_apply else "before-1.29", fields)
+    entries = []
     for planned in planned_injections(workload, context):
         if planned.sidecar.category not in NETWORK_CATEGORIES:
             continue
         proxy = _injected_member(planned, workload)
         if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
             continue
-        fields = _proxy_fields(planned.sidecar, proxy, slowest)
-        hit = _injected_hit(slowest_container, "injected", planned, fields, context)
-        yield hit._replace(container=slowest_container)
+        entries.append(
+            _injected_entry(planned, _proxy_fields(planned.sidecar, proxy, slowest), context)
+        )
+    if entries:
+        yield _injected_hit(slowest_container, entries)._replace(container=slowest_container)
 
 
 def _proxy_fields(sidecar, proxy: Member, slowest: Member) -> dict:
