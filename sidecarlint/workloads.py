@@ -293,9 +293,10 @@ def _argo_template(node: dict) -> tuple[dict, dict, str | None] | None:
 
 def _tekton_task(node: dict) -> tuple[dict, dict, str | None] | None:
     """A Tekton task spec: its steps and sidecars become the pod's containers."""
-    regular = [*(node.get("steps") or ()), *(node.get("sidecars") or ())]
-    if not regular or not isinstance(node.get("steps"), list):
+    steps, sidecars = node.get("steps"), node.get("sidecars")
+    if not isinstance(steps, list) or not steps:
         return None
+    regular = [*steps, *(sidecars if isinstance(sidecars, list) else ())]
     return {"containers": regular}, {}, None
 
 

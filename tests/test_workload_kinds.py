@@ -231,3 +231,36 @@ def test_the_search_of_an_unknown_object_is_bounded_and_visits_a_shared_node_onc
     for _ in range(500):
         deep = {"next": deep}
     assert list(find_workloads({"apiVersion": "x/v1", "kind": "Deep", "spec": deep})) == []
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"apiVersion": "tekton.dev/v1", "kind": "Task", "spec": {"steps": 5, "sidecars": 7}},
+        {"apiVersion": "tekton.dev/v1", "kind": "Task", "spec": {"steps": [{}], "sidecars": {}}},
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "spec": {"templates": [{"container": 5, "sidecars": 3}, {"containerSet": 9}, 7]},
+        },
+        {"apiVersion": "ray.io/v1", "kind": "RayJob", "spec": {"rayClusterSpec": 5}},
+        {
+            "apiVersion": "jobset.x-k8s.io/v1alpha2",
+            "kind": "JobSet",
+            "spec": {"replicatedJobs": [{"name": {"a": 1}}, None, 3]},
+        },
+        {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "spec": {"pytorchReplicaSpecs": 1}},
+        {
+            "apiVersion": "x/v1",
+            "kind": "Odd",
+            "spec": [[{"containers": "no"}], {"containers": [1]}],
+        },
+    ],
+)
+def test_malformed_custom_resources_are_skipped_without_an_error(tmp_path, obj):
+    """Hostile or broken shapes in the pod template paths and views never raise: what is not
+    a pod is not linted."""
+    path = tmp_path / "odd.yaml"
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    code, findings = lint_json(str(path), "--fail-on", "never")
+    assert code == 0 and all(f["rule"] != "invalid-yaml" for f in findings)
