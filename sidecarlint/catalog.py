@@ -200,12 +200,16 @@ class Catalog:
             keys.update(signal["key"] for signal in sidecar.workload.get("signals", []))
         return frozenset(keys)
 
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Sidecar]:
+        found: dict[str, Sidecar] = {}
+        for sidecar in self.sidecars:  # the user's come first and win
+            found.setdefault(sidecar.id, sidecar)
+        return found
+
     def by_id(self, sidecar_id: str) -> Sidecar:
         """The entry with this id (the user's, when they redefine a built-in one)."""
-        for sidecar in self.sidecars:
-            if sidecar.id == sidecar_id:
-                return sidecar
-        raise KeyError(sidecar_id)
+        return self._by_id[sidecar_id]
 
     def is_workload(self, sidecar: Sidecar, container: dict, pod: dict, metadata: dict) -> bool:
         """Whether this sidecar is the pod's own workload here: a gateway or ingress data

@@ -88,6 +88,15 @@ def _search(files: list[str], patterns: list[re.Pattern]) -> tuple[str, int, int
     return None
 
 
+_KEY = re.compile(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):")
+
+
+def key_on_line(lines: list[str], line: int) -> str | None:
+    """The mapping key a line of rendered output starts with (`  - name: x` → name)."""
+    match = _KEY.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    return match.group(1) if match else None
+
+
 def map_finding(
     finding: Finding, rendered_lines: list[str], roots: list[str], bounds: tuple[str, ...]
 ) -> Finding:
@@ -101,10 +110,10 @@ def map_finding(
     found = None
     if finding.container:
         found = _search(files, _name_patterns(finding.container))
-    elif 0 < finding.line <= len(rendered_lines):
-        key = re.match(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):", rendered_lines[finding.line - 1])
+    else:
+        key = key_on_line(rendered_lines, finding.line)
         if key:
-            found = _search(files, [re.compile(rf"(?<![\w.-]){re.escape(key.group(1))}:")])
+            found = _search(files, [re.compile(rf"(?<![\w.-]){re.escape(key)}:")])
     path, line, column = found or (template, 1, 1)
     return finding._replace(
         path=path,

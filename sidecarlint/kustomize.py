@@ -48,18 +48,24 @@ def is_remote(reference: str, directory: str) -> bool:
     return bool(_REMOTE.search(reference))
 
 
+def _kustomization(folder: str):
+    """The folder's kustomization file, loaded, and its content when it is a mapping."""
+    from sidecarlint.loader import read_file
+
+    path = kustomization_file(folder)
+    if path is None:
+        return None, None
+    loaded = read_file(path)
+    data = loaded.documents[0].data if loaded.documents else None
+    return loaded, data if isinstance(data, dict) else None
+
+
 def patch_files(directory: str) -> frozenset[str]:
     """The files (real paths) that the kustomization in `directory` names as patches:
     `patches[].path`, `patchesStrategicMerge[]` and `patchesJson6902[].path`. A patch holds
     only what it changes, so a field it leaves out is not missing."""
-    from sidecarlint.loader import read_file
-
-    path = kustomization_file(directory)
-    if path is None:
-        return frozenset()
-    loaded = read_file(path)
-    data = loaded.documents[0].data if loaded.documents else None
-    if not isinstance(data, dict):
+    data = _kustomization(directory)[1]
+    if data is None:
         return frozenset()
     named = []
     for field in ("patches", "patchesJson6902"):
@@ -119,8 +125,6 @@ def overlay_folders(directory: str, bounds: tuple[str, ...]) -> set[str]:
 
 
 def _follow(directory: str, bounds: tuple[str, ...]) -> tuple[list[Reference], set[str]]:
-    from sidecarlint.loader import read_file
-
     found: list[Reference] = []
     stack = [directory]
     seen: set[str] = set()
@@ -130,13 +134,10 @@ def _follow(directory: str, bounds: tuple[str, ...]) -> tuple[list[Reference], s
         if real in seen:
             continue
         seen.add(real)
-        path = kustomization_file(folder)
-        if path is None:
+        loaded, data = _kustomization(folder)
+        if data is None:
             continue
-        loaded = read_file(path)
-        data = loaded.documents[0].data if loaded.documents else None
-        if not isinstance(data, dict):
-            continue
+        path = loaded.path
         lines = loaded.text.splitlines()
         for field in FIELDS:
             items = data.get(field)

@@ -229,10 +229,11 @@ class _Origins:
 
     def _position(self, positions, node: dict, line: int) -> tuple[int, int]:
         """The written line of the key the finding's built line holds, in `node`."""
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        key = re.match(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):", text)
-        if key and key.group(1) in node:
-            found = positions.of_key(node, key.group(1))
+        from sidecarlint.helm_sources import key_on_line
+
+        key = key_on_line(self.lines, line)
+        if key and key in node:
+            found = positions.of_key(node, key)
             if found:
                 return found
         return positions.of(node) or (1, 1)

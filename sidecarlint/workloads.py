@@ -152,14 +152,18 @@ def _text(value: object, where: str) -> str:
     return value
 
 
+def _known_keys(raw: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(map(str, set(raw) - allowed))
+    if unknown:
+        raise WorkloadError(
+            f"{where}.{unknown[0]}: unknown key (expected {', '.join(sorted(allowed))})"
+        )
+
+
 def _pod_path(raw: object, where: str) -> PodPath:
     if not isinstance(raw, dict):
         raise WorkloadError(f"{where}: must be a mapping with a path")
-    unknown = sorted(set(raw) - _POD_KEYS)
-    if unknown:
-        raise WorkloadError(
-            f"{where}.{unknown[0]}: unknown key (expected {', '.join(sorted(_POD_KEYS))})"
-        )
+    _known_keys(raw, _POD_KEYS, where)
     steps = parse_path(raw.get("path"), f"{where}.path")
     label = raw.get("label")
     if label is not None:
@@ -182,11 +186,7 @@ def parse_kinds(raw: object, where: str) -> list[WorkloadKind]:
         at = f"{where}: workloads[{index}]"
         if not isinstance(entry, dict):
             raise WorkloadError(f"{at}: must be a mapping with group, kind and pods")
-        unknown = sorted(set(entry) - _KIND_KEYS)
-        if unknown:
-            raise WorkloadError(
-                f"{at}.{unknown[0]}: unknown key (expected {', '.join(sorted(_KIND_KEYS))})"
-            )
+        _known_keys(entry, _KIND_KEYS, at)
         groups = entry.get("group")
         groups = [groups] if isinstance(groups, str) else groups
         if (

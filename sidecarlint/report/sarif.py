@@ -137,7 +137,9 @@ def _result(finding, index: int, root: Path) -> om.Result:
             name = f"{name}/{finding.pod_path}"
             logical.append(
                 om.LogicalLocation(
-                    name=finding.pod or finding.pod_path, fully_qualified_name=name, kind="element"
+                    name=printable(finding.pod or finding.pod_path),
+                    fully_qualified_name=printable(name),
+                    kind="element",
                 )
             )
         if finding.container:
