@@ -202,8 +202,10 @@ def _facts_from(
         if markers and not any(marker in data for marker in markers):
             continue
         for document in load_bytes(path, data).documents:
+            facts.where = (path, document.line)  # a Namespace is seen beside its file
             for gather in ruleset.gatherers:
                 gather(document.data, facts)
+    facts.where = None
     return facts
 
 

@@ -280,16 +280,18 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
             kept.append(finding)
             continue
         active = ruleset.active[finding.rule]
+        seen = facts.seen_from(finding.path)  # the Namespaces written beside the finding
         key = (
             finding.rule,
             finding.pending,
             describe(finding.kind or "pod", finding.pod, finding.pod_path),
+            id(seen),
         )
         hits = decided.get(key)
         if hits is None:
             settle_rule = active.rule.settle
             assert settle_rule is not None, f"{finding.rule} has pending findings to settle"
-            hits = decided[key] = settle_rule(finding.pending, key[2], facts, active.context)
+            hits = decided[key] = settle_rule(finding.pending, key[2], seen, active.context)
         kept.extend(
             finding._replace(
                 # a pending finding's message is empty until now: what the steps after the

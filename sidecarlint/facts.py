@@ -4,37 +4,85 @@ Namespace labels and annotations, and which meshes inject native sidecars.
 Each input gathers its own `Facts` (the rule families that need a fact read it from every
 document, see `families.GATHER`); the run merges them once, with the config's, and from then
 on they are only read.
+
+A Namespace object is a fact only for the manifests written beside it (`scope`): those in
+the folder that holds its file and below, or, when that folder is a folder of namespaces
+(`namespaces/`), in its parent; a Namespace a chart or overlay renders, for that chart or
+overlay's folder. So a fixture that labels `default` for injection, or another repository
+linted in the same run, does not make every Job in `default` a finding. The config's
+`mesh.namespaces` apply to the whole run; so do mesh versions and switches (one cluster's
+control plane).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+
+# Folders that hold only Namespace objects: their Namespaces are for their parent folder.
+NAMESPACE_FOLDERS = frozenset({"namespaces", "namespace", "ns"})
+
+
+def scope(where: tuple[str, int] | None) -> str | None:
+    """The folder a Namespace declared at `where` applies in (absolute), "" for standard
+    input, None for anywhere (a declaration with no place)."""
+    if where is None:
+        return None
+    path = where[0]
+    if path in ("-", "<stdin>"):
+        return ""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):  # a chart
+        return path
+    folder = os.path.dirname(path)
+    if os.path.basename(folder).lower() in NAMESPACE_FOLDERS:
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def in_scope(folder: str | None, path: str) -> bool:
+    """Whether a manifest at `path` sees a Namespace of scope `folder`."""
+    if folder is None:
+        return True
+    if folder == "":
+        return path in ("-", "<stdin>")
+    if path in ("-", "<stdin>"):
+        return False
+    path = os.path.abspath(path)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class Facts:
     def __init__(self) -> None:
         self.namespaces: dict[str, dict] = {}  # name → labels and annotations
         # Where each Namespace was declared, with its labels: name → [(labels, (path, line))]
-        self.declared: dict[str, list[tuple[dict, tuple[str, int]]]] = {}
+        # (where is None for a declaration with no place, seen everywhere)
+        self.declared: dict[str, list[tuple[dict, tuple[str, int] | None]]] = {}
         self.where: tuple[str, int] | None = None  # the document being gathered (the engine's)
         self.native: dict[str, bool] = {}  # mesh → injects native sidecars (an explicit switch)
         self.versions: dict[str, str] = {}  # mesh → its version, from its control plane
+
+        self.config_namespaces: dict[str, dict] = {}  # from config: seen everywhere
+        self._views: dict[tuple, Facts] = {}  # seen_from's, by what is visible
+        self._seen: dict[str, Facts] = {}  # seen_from's, by path
 
     def add_namespace(self, name: str, labels: dict) -> None:
         """A Namespace object: a later declaration of the same name replaces the earlier
         (what applying both in this order leaves)."""
         self.namespaces[name] = dict(labels)
-        if self.where is not None:
-            self.declared.setdefault(name, []).append((dict(labels), self.where))
+        self.declared.setdefault(name, []).append((dict(labels), self.where))
 
     def conflicts(self, keys: set[str]) -> list[tuple]:
         """Namespaces declared more than once with different values for any of `keys` (the
         labels injection reads): (name, key, value, where, earlier value, earlier where),
-        one for each later declaration that disagrees with an earlier one."""
+        one for each later declaration that disagrees with an earlier one that some manifest
+        sees with it (their scopes nest)."""
         found = []
         for name, declarations in self.declared.items():
             for index, (labels, where) in enumerate(declarations[1:], start=1):
                 for earlier, first in declarations[:index]:
+                    if where is None or first is None or not _nested(where, first):
+                        continue
                     differing = sorted(
                         key
                         for key in keys
@@ -51,6 +99,31 @@ class Facts:
         chart or kustomization that rendered them."""
         for declarations in self.declared.values():
             declarations[:] = [(labels, (path, 1)) for labels, _ in declarations]
+
+    def seen_from(self, path: str) -> Facts:
+        """The facts a manifest at `path` sees: the Namespaces in scope there (the last
+        declaration of each name over the config's), and the run's mesh facts."""
+        visible = {
+            name: tuple(i for i, (_, where) in enumerate(found) if in_scope(scope(where), path))
+            for name, found in self.declared.items()
+        }
+        key = tuple(sorted(visible.items()))
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = Facts()
+            view.native, view.versions = self.native, self.versions
+            view.config_namespaces = self.config_namespaces
+            view.declared = {
+                name: [self.declared[name][i] for i in indexes]
+                for name, indexes in visible.items()
+                if indexes
+            }
+            view.namespaces = {
+                name: dict(labels) for name, labels in self.config_namespaces.items()
+            }
+            for name, found in view.declared.items():
+                view.namespaces[name] = {**self.config_namespaces.get(name, {}), **found[-1][0]}
+        return view
 
     def namespace_place(self, name: str) -> tuple[str, int] | None:
         """Where the Namespace the run uses (its last declaration) is written, if known."""
@@ -77,23 +150,28 @@ def merge(
     config_versions: dict | None = None,
 ) -> Facts:
     """The run's facts: the inputs' in input order over the config's namespaces (a label
-    read from the manifests wins), and the config's mesh settings (native, version) over the
-    manifests'."""
+    read from the manifests wins, where they are in scope: `Facts.seen_from`), and the
+    config's mesh settings (native, version) over the manifests'."""
     merged = Facts()
-    declared: dict[str, dict] = {}  # the last declaration of each Namespace in the run
+    merged.config_namespaces = {name: dict(labels) for name, labels in config_namespaces.items()}
     native: dict[str, bool] = {}
     versions: dict[str, str] = {}
     for part in parts:
-        for name, labels in part.namespaces.items():
-            declared[name] = labels
         for mesh, value in part.native.items():
             native.setdefault(mesh, value)
         for mesh, version in part.versions.items():
             versions.setdefault(mesh, version)
         for name, declarations in part.declared.items():
             merged.declared.setdefault(name, []).extend(declarations)
-    for name in {**config_namespaces, **declared}:
-        merged.namespaces[name] = {**config_namespaces.get(name, {}), **declared.get(name, {})}
+    merged.namespaces = {name: dict(labels) for name, labels in config_namespaces.items()}
+    for name, declarations in merged.declared.items():
+        merged.namespaces[name] = {**config_namespaces.get(name, {}), **declarations[-1][0]}
     merged.native = {**native, **config_native}
     merged.versions = {**versions, **(config_versions or {})}
     return merged
+
+
+def _nested(one: tuple[str, int], other: tuple[str, int]) -> bool:
+    """Whether two declarations' scopes nest (some manifest sees both)."""
+    first, second = scope(one), scope(other)
+    return in_scope(first, second or "-") or in_scope(second, first or "-")

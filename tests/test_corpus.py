@@ -140,3 +140,22 @@ def test_linkerd_cronjob_annotated_for_injection_and_config_silencer(corpus, tmp
     config.write_text("mesh:\n  linkerd: {native: true}\n")
     _, findings = lint_json(str(path), "--select", JOBS, "--config", str(config))
     assert findings == []
+
+
+def test_one_run_over_the_whole_corpus_keeps_each_folder_to_its_own_namespaces(corpus):
+    """istio's analyzer fixtures label `default` for injection and kubeflow/manifests
+    labels `kubeflow`: in one run over every repository, neither makes the Jobs of kueue,
+    consul-k8s, training-operator or the GKE samples in those namespaces findings."""
+    _, findings = lint_json(str(corpus), "--select", "job-injected-legacy-sidecar")
+    by_namespace = [f for f in findings if "namespace '" in f["message"]]
+    assert by_namespace == []
+    # the rest are signals on the pods themselves, in the repositories that wrote them
+    assert {f["path"].split("/corpus/")[1].split("/")[1] for f in findings} == {
+        "argoproj__argo-rollouts",
+        "dapr__dapr",
+        "hashicorp__consul-k8s",
+        "kyverno__policies",
+        "linkerd",  # semantics/linkerd
+        "linkerd__linkerd2",
+        "open-telemetry__opentelemetry-operator",
+    }

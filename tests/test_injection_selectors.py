@@ -137,3 +137,59 @@ def test_a_pod_signal_without_a_namespace_is_enough(tmp_path):
     (tmp_path / "run.yaml").write_text(text, encoding="utf-8")
     _, findings = lint_json(str(tmp_path / "run.yaml"), "--select", RULE)
     assert len(findings) == 1
+
+
+def _tree(tmp_path, files: dict[str, str]):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+def test_a_namespace_is_seen_by_the_manifests_beside_and_below_it(tmp_path):
+    """A Namespace in k8s/ applies to k8s/ and its subfolders; one in namespaces/ applies to
+    the folder above; one in an unrelated folder (a test fixture, another repository linted
+    in the same run) does not."""
+    enabled = _namespace({"istio-injection": "enabled"})
+    _tree(
+        tmp_path,
+        {
+            "k8s/namespace.yaml": enabled,
+            "k8s/jobs/work.yaml": _job("team", {}, {}),
+            "platform/namespaces/team.yaml": enabled,
+            "platform/apps/work.yaml": _job("team", {}, {}),
+            "fixtures/case-a/namespace.yaml": enabled,
+            "other-repo/work.yaml": _job("team", {}, {}),
+        },
+    )
+    _, findings = lint_json(str(tmp_path), "--select", RULE)
+    flagged = sorted(f["path"].removeprefix(str(tmp_path) + "/") for f in findings)
+    assert flagged == ["k8s/jobs/work.yaml", "platform/apps/work.yaml"]
+    [near] = [f for f in findings if f["path"].endswith("k8s/jobs/work.yaml")]
+    assert "namespace 'team' has istio-injection: enabled" in near["message"]
+
+
+def test_the_namespace_in_scope_decides_not_the_last_in_the_run(tmp_path):
+    _tree(
+        tmp_path,
+        {
+            "a/namespace.yaml": _namespace({"istio-injection": "disabled"}),
+            "a/work.yaml": _job("team", {}, {}),
+            "b/namespace.yaml": _namespace({"istio-injection": "enabled"}),
+            "b/work.yaml": _job("team", {}, {}),
+        },
+    )
+    code, findings = lint_json(str(tmp_path))
+    assert [(f["rule"], f["path"]) for f in findings] == [(RULE, str(tmp_path / "b/work.yaml"))]
+    assert code == 1  # and no namespace-conflict: no manifest sees both declarations
+
+
+def test_config_namespaces_apply_everywhere(tmp_path):
+    _tree(
+        tmp_path,
+        {
+            ".sidecarlint.yaml": "mesh: {namespaces: {team: {istio-injection: enabled}}}\n",
+            "deep/down/work.yaml": _job("team", {}, {}),
+        },
+    )
+    _, findings = lint_json(str(tmp_path), "--select", RULE)
+    assert len(findings) == 1
