@@ -109,6 +109,108 @@ CASES = {
         {},
         False,
     ),
+    # OpenTelemetry operator (annotations; pkg/sidecar/annotation.go annotationValue)
+    "otel: a namespace annotation injects": (
+        {},
+        {"sidecar.opentelemetry.io/inject": "true"},
+        {},
+        {},
+        True,
+    ),
+    "otel: a namespace instance name injects": (
+        {},
+        {"sidecar.opentelemetry.io/inject": "my-collector"},
+        {},
+        {},
+        True,
+    ),
+    "otel: pod false beats namespace true": (
+        {},
+        {"sidecar.opentelemetry.io/inject": "true"},
+        {},
+        {"sidecar.opentelemetry.io/inject": "false"},
+        False,
+    ),
+    "otel: pod true beats namespace false": (
+        {},
+        {"sidecar.opentelemetry.io/inject": "false"},
+        {},
+        {"sidecar.opentelemetry.io/inject": "true"},
+        True,
+    ),
+    "otel: namespace false alone": (
+        {},
+        {"sidecar.opentelemetry.io/inject": "false"},
+        {},
+        {},
+        False,
+    ),
+    # Dapr, Consul, Vault: pod annotations only; a namespace label does nothing
+    "dapr: pod enabled injects": ({}, {}, {}, {"dapr.io/enabled": "true"}, True),
+    "dapr: the native switch": (
+        {},
+        {},
+        {},
+        {"dapr.io/enabled": "true", "dapr.io/enable-native-sidecar": "true"},
+        False,
+    ),
+    "dapr: a namespace annotation is not a signal": (
+        {},
+        {"dapr.io/enabled": "true"},
+        {},
+        {},
+        False,
+    ),
+    "consul: pod connect-inject injects": (
+        {},
+        {},
+        {},
+        {"consul.hashicorp.com/connect-inject": "true"},
+        True,
+    ),
+    "consul: the dataplane as a native sidecar": (
+        {},
+        {},
+        {},
+        {
+            "consul.hashicorp.com/connect-inject": "true",
+            "consul.hashicorp.com/enable-consul-dataplane-as-sidecar": "true",
+        },
+        False,
+    ),
+    "consul: connect-inject false": (
+        {},
+        {},
+        {},
+        {"consul.hashicorp.com/connect-inject": "false"},
+        False,
+    ),
+    "vault: agent-inject injects": ({}, {}, {}, {"vault.hashicorp.com/agent-inject": "true"}, True),
+    "vault: pre-populate only is an init container": (
+        {},
+        {},
+        {},
+        {
+            "vault.hashicorp.com/agent-inject": "true",
+            "vault.hashicorp.com/agent-pre-populate-only": "true",
+        },
+        False,
+    ),
+    # App Mesh (namespace label, pod annotation)
+    "appmesh: namespace enabled injects": (
+        {"appmesh.k8s.aws/sidecarInjectorWebhook": "enabled"},
+        {},
+        {},
+        {},
+        True,
+    ),
+    "appmesh: pod disabled opts out": (
+        {"appmesh.k8s.aws/sidecarInjectorWebhook": "enabled"},
+        {},
+        {},
+        {"appmesh.k8s.aws/sidecarInjectorWebhook": "disabled"},
+        False,
+    ),
 }
 
 
