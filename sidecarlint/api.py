@@ -235,6 +235,39 @@ def _once_each(findings: list[Finding]) -> list[Finding]:
 NAMESPACE_CONFLICT = "namespace-conflict"
 
 
+def bounds_of(named: list[str], options: LintOptions, config: Config) -> tuple[str, ...]:
+    """What content may make sidecarlint read: the repository the run starts in, and what
+    the user named with the repository each of those lies in."""
+    from sidecarlint.discover import repository_root
+
+    return tuple(
+        dict.fromkeys(
+            [
+                repository_root(options.cwd or os.getcwd(), config.path),
+                *(repository_root(p if os.path.isdir(p) else os.path.dirname(p)) for p in named),
+                *(os.path.realpath(p) for p in named),
+            ]
+        )
+    )
+
+
+def run_facts(parts: list[Facts], config: Config) -> Facts:
+    """The run's facts: the inputs' merged, with the config's mesh settings."""
+    config_native = {
+        mesh: settings["native"]
+        for mesh, settings in config.mesh.items()
+        if mesh != "namespaces" and "native" in settings
+    }
+    config_versions = {
+        mesh: str(settings["version"])
+        for mesh, settings in config.mesh.items()
+        if mesh != "namespaces" and "version" in settings
+    }
+    return facts_module.merge(
+        parts, dict(config.mesh.get("namespaces", {})), config_native, config_versions
+    )
+
+
 def _namespace_conflicts(facts: Facts, ruleset: Ruleset) -> list[Finding]:
     """A Namespace declared twice in the run with different injection labels: at the later
     declaration, with the earlier one as a related location (info; the later one is used)."""
@@ -262,7 +295,7 @@ def _namespace_conflicts(facts: Facts, ruleset: Ruleset) -> list[Finding]:
 
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
-    from sidecarlint.discover import STDIN, Noted, discover, repository_root
+    from sidecarlint.discover import STDIN, Noted, discover
     from sidecarlint.engine import once_per_kind, settle
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
     from sidecarlint.scan import Input, ScanOptions, scan
@@ -275,15 +308,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
     # the user named with the repository each of those lies in.
     named = [p for p in (*paths, *options.charts, *options.chart_roots) if p != STDIN]
     named = [p for p in named if os.path.exists(p)]
-    bounds = tuple(
-        dict.fromkeys(
-            [
-                repository_root(options.cwd or os.getcwd(), config.path),
-                *(repository_root(p if os.path.isdir(p) else os.path.dirname(p)) for p in named),
-                *(os.path.realpath(p) for p in named),
-            ]
-        )
-    )
+    bounds = bounds_of(named, options, config)
     allow_remote = config.allow_remote if options.allow_remote is None else options.allow_remote
     overlay_notes: list[Noted] = []
 
@@ -375,19 +400,7 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         )
         if finding is not None:
             findings.append(finding)
-    config_native = {
-        mesh: settings["native"]
-        for mesh, settings in config.mesh.items()
-        if mesh != "namespaces" and "native" in settings
-    }
-    config_versions = {
-        mesh: str(settings["version"])
-        for mesh, settings in config.mesh.items()
-        if mesh != "namespaces" and "version" in settings
-    }
-    facts = facts_module.merge(
-        parts, dict(config.mesh.get("namespaces", {})), config_native, config_versions
-    )
+    facts = run_facts(parts, config)
     findings += _namespace_conflicts(facts, ruleset)
     findings = once_per_kind(settle(findings, facts, ruleset), ruleset)
     # A suppression of a finding that depends on other files (a Namespace, a mesh install)

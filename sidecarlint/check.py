@@ -29,6 +29,8 @@ class Hit(NamedTuple):
     # Another place the finding is about, (path, line, column, what it is): the Namespace
     # whose label injects a sidecar. SARIF shows it as a related location.
     related: tuple | None = None
+    # The pod's startup and shutdown (`timeline.Timeline`), for a finding best seen drawn.
+    timeline: object = None
 
 
 class CheckContext:

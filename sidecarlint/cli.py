@@ -230,6 +230,11 @@ def console_main() -> None:
     "forces it).",
 )
 @click.option("--show-source", is_flag=True, help="Text output: the offending line, with a caret.")
+@click.option(
+    "--show-timeline",
+    is_flag=True,
+    help="Text output: the pod's timeline under each shutdown finding (see `timeline`).",
+)
 def check(
     paths,
     output_format,
@@ -259,6 +264,7 @@ def check(
     quiet,
     color,
     show_source,
+    show_timeline,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     from sidecarlint.api import LintOptions, UsageError, lint
@@ -328,6 +334,7 @@ def check(
     )
     report.quiet = quiet
     report.statistics = statistics
+    report.show_timeline = show_timeline
     if show_source:
         report.source_line = lambda path, line: _source_line(path, line, result.bounds)
     reporter = _reporter(output_format)
@@ -543,6 +550,50 @@ def _rule_json(rule) -> dict:
         "docs": {key: value for key, value in rule.docs.items()},
         "origin": rule.origin if os.sep in rule.origin else "built-in",
     }
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--object", "wanted", help="Only this object: Kind/name or name.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "svg"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option("--kube-version", help="Target Kubernetes version, e.g. 1.29.  [default: 1.33]")
+@click.option("--config", type=click.Path(dir_okay=False), help="Config file to use.")
+def timeline(paths, wanted, output_format, output, kube_version, config) -> None:
+    """Draw each pod's startup order and shutdown on a time axis: preStop hooks, native
+    sidecars stopped in reverse order, the grace period and the SIGKILL inside it."""
+    from sidecarlint import api
+    from sidecarlint import timeline as timeline_module
+
+    options = api.LintOptions(config=config, kube_version=kube_version)
+    try:
+        result = timeline_module.of_paths(list(paths), options, wanted)
+    except api.UsageError as exc:
+        _fail(str(exc))
+        return
+    from sidecarlint.findings import visible
+
+    for note in result.notes:
+        click.echo(f"sidecarlint: {visible(note)}", err=True)
+    if not result.timelines:
+        what = f"no object {wanted!r}" if wanted else "no pods"
+        _fail(f"{what} in {', '.join(paths) or '.'}")
+        return
+    if output_format == "svg":
+        document = timeline_module.svg(result.timelines)
+    else:
+        document = "\n".join(timeline_module.text(t) for t in result.timelines)
+    if output:
+        with _replacing(output) as handle:
+            handle.write(document)
+    else:
+        click.echo(document, nl=False)
 
 
 @main.command()

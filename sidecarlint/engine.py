@@ -267,7 +267,20 @@ def make_finding(
         pod=workload.label,
         pod_path=workload.shown_path,
         pending=hit.pending,
+        timeline=hit.timeline,
     )
+
+
+def _drawn(finding: Finding, facts: Facts, ruleset: Ruleset) -> Finding:
+    """A finding's timeline, drawn before the run's facts were known, with the injected
+    sidecars they confirm."""
+    if finding.timeline is None:
+        return finding
+    from sidecarlint import termination
+
+    context = ruleset.active[finding.rule].context
+    drawn = termination.under(finding.timeline, facts.seen_from(finding.path), context)
+    return finding._replace(timeline=drawn)
 
 
 def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Finding]:
@@ -277,7 +290,7 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
     kept = []
     for finding in findings:
         if not finding.pending:
-            kept.append(finding)
+            kept.append(_drawn(finding, facts, ruleset))
             continue
         active = ruleset.active[finding.rule]
         seen = facts.seen_from(finding.path)  # the Namespaces written beside the finding
@@ -293,7 +306,7 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
             assert settle_rule is not None, f"{finding.rule} has pending findings to settle"
             hits = decided[key] = settle_rule(finding.pending, key[2], seen, active.context)
         kept.extend(
-            finding._replace(
+            _drawn(finding, facts, ruleset)._replace(
                 # a pending finding's message is empty until now: what the steps after the
                 # engine added to it meanwhile (a kustomize note) follows the rule's words
                 message=active.text(hit.message, hit.fields) + finding.message,

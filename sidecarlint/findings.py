@@ -60,6 +60,9 @@ class Finding(NamedTuple):
     # A condition on the whole run that its rule's family settles (see engine.settle).
     pending: tuple = ()
     fingerprint: str = ""
+    # The pod's timeline (`timeline.Timeline`) for a shutdown finding: drawn by the text
+    # output with --show-timeline and in SARIF's message.markdown.
+    timeline: object = None
 
     def sort_key(self) -> tuple[str, int, str, int, str]:
         return (self.path, self.line, self.rule, self.column, self.message)

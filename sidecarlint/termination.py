@@ -9,8 +9,13 @@ only ever rests on values read from the manifest, never on a guess.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, NamedTuple
 
 from sidecarlint.workloads import command_words, dig, env_value
+
+if TYPE_CHECKING:
+    from sidecarlint.check import CheckContext
+    from sidecarlint.facts import Facts
 
 STOP_ANNOTATION = "sidecarlint.io/stop-seconds"
 
@@ -484,3 +489,87 @@ def native_budget(mains: list[Member], sidecars: list[Member]) -> Budget:
         if sidecar.stop.seconds or sidecar.stop.parts:
             steps.append(("then " if steps else "") + _describe(sidecar, with_prestop=False))
     return Budget(finish, exact, steps)
+
+
+# ---------------------------------------------------------------------------------------
+# The pod timeline: the schedule the models give, as plain data (drawn by timeline.py)
+
+DEFAULT_GRACE = 30  # terminationGracePeriodSeconds when the pod sets none
+
+
+class Step(NamedTuple):
+    """One step of startup: the containers that start together and what the next waits for."""
+
+    names: tuple[str, ...]
+    role: str  # "init container", "native sidecar", "containers", "injected legacy sidecar"
+    gate: str  # what the next step waits for
+    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`)
+
+
+class Bar(NamedTuple):
+    """One container in shutdown, in seconds after SIGTERM reaches the pod."""
+
+    name: str
+    role: str  # "container", "legacy sidecar", "native sidecar", "injected legacy sidecar"
+    prestop: float  # its preStop hook runs from 0 to here
+    sigterm: float  # when the container itself gets SIGTERM
+    end: float  # when it has stopped (known values only: a lower bound when not exact)
+    exact: bool
+    parts: tuple[str, ...]  # where the figures come from
+    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`)
+
+
+class Timeline(NamedTuple):
+    title: str  # Kind/name and which pod
+    where: str  # path:line
+    startup: tuple[Step, ...]
+    bars: tuple[Bar, ...]
+    grace: float
+    grace_set: bool  # False: the default 30s
+    native_order: bool  # native sidecars stop after the app, in reverse order
+
+
+def order(bars: list[Bar], native_order: bool) -> list[Bar]:
+    """Native sidecars stopped after every other container, one at a time, last declared
+    first (semantics.md §5.2; `termination.native_budget`); before 1.29 all at once.
+    `bars` holds the native sidecars last, in the order they stop."""
+    if not native_order:
+        return bars
+    others = [bar for bar in bars if bar.role != "native sidecar"]
+    finish = max((bar.end for bar in others), default=0.0)
+    ordered = list(others)
+    for bar in bars[len(others) :]:
+        sigterm = max(bar.prestop, finish)
+        ordered.append(bar._replace(sigterm=sigterm, end=sigterm + bar.end - bar.sigterm))
+        finish = ordered[-1].end
+    return ordered
+
+
+def under(timeline: Timeline, facts: Facts, context: CheckContext) -> Timeline:
+    """A timeline built before the run's facts were known, with the injected sidecars
+    those facts confirm (`settled`)."""
+    from sidecarlint.families.injection import injected_as_legacy
+
+    conditions = {bar.condition for bar in timeline.bars if bar.condition is not None}
+    if not conditions:
+        return timeline
+    holds = {c: injected_as_legacy(c, facts, context) for c in conditions}
+    return settled(timeline, {c: why for c, why in holds.items() if why is not None})
+
+
+def settled(timeline: Timeline, holds: dict[tuple, str]) -> Timeline:
+    """The timeline with only the injected sidecars whose condition the run's facts
+    confirm (condition → why), the native sidecars' stops scheduled again without the
+    others."""
+    bars = [bar for bar in timeline.bars if bar.condition is None or bar.condition in holds]
+    bars = [
+        bar._replace(sigterm=bar.prestop, end=bar.prestop + bar.end - bar.sigterm) for bar in bars
+    ]
+    steps = [
+        step
+        if step.condition is None
+        else step._replace(role=f"injected legacy sidecar ({holds[step.condition].split(';')[0]})")
+        for step in timeline.startup
+        if step.condition is None or step.condition in holds
+    ]
+    return timeline._replace(startup=tuple(steps), bars=tuple(order(bars, timeline.native_order)))

@@ -106,3 +106,17 @@ def test_the_workflows_run_their_sidecarlint_steps(repo):
     [pre_commit] = [yaml.safe_load(t) for t in _blocks("yaml", "repos:")]
     assert pre_commit["repos"][0]["hooks"][0]["id"] in {hook["id"] for hook in hooks}
     assert re.fullmatch(r"[0-9a-f]{40}", pre_commit["repos"][0]["rev"])
+
+
+def test_the_timeline_shown_is_the_one_drawn():
+    """The README's timeline is `sidecarlint timeline` on the example, run from the root."""
+    [block] = [text for lang, text in BLOCKS if lang == "text" and "$ sidecarlint timeline" in text]
+    command, _, shown = block.partition("\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "sidecarlint", *command.split()[2:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown

@@ -41,7 +41,7 @@ def _istio_proxy_config(annotations: dict) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _member(container: dict, workload: Workload, context: CheckContext) -> Member:
+def member(container: dict, workload: Workload, context: CheckContext) -> Member:
     """The container in the termination model, made once per workload and app_stop_seconds
     (the budget and the proxy rule both need it)."""
     key = ("member", id(container), context.params.get("app_stop_seconds"))
@@ -75,7 +75,7 @@ def _new_member(container: dict, workload: Workload, context: CheckContext) -> M
 LINKERD_WAIT = "config.alpha.linkerd.io/proxy-wait-before-exit-seconds"
 
 
-def _injected_member(planned: Planned, workload: Workload) -> Member:
+def injected_member(planned: Planned, workload: Workload) -> Member:
     """_new_injected_member, once per pod and sidecar (both shutdown rules ask)."""
     key = ("injected member", planned.sidecar.id)
     member = workload.memo.get(key)
@@ -128,11 +128,22 @@ def _injected_entry(planned: Planned, fields: dict, context) -> tuple:
     return (planned.condition, tuple(sorted(fields.items())))
 
 
-def _injected_hit(node: object, entries: list[tuple], at: str | None = None) -> Hit:
+def _injected_hit(
+    node: object, entries: list[tuple], workload: Workload, context: CheckContext, at=None
+) -> Hit:
     """One finding for all the sidecars meshes may inject into the pod, each holding only if
     its mesh injects it as a legacy one: settled (`settle`) once the run's Namespace objects
     and mesh installations are known (one pending finding a pod, not one per mesh)."""
-    return Hit(node, "injected", None, at, NO_CONTAINER, (("injected", tuple(entries)),))
+    pending = (("injected", tuple(entries)),)
+    return Hit(
+        node, "injected", None, at, NO_CONTAINER, pending, timeline=_timeline(workload, context)
+    )
+
+
+def _timeline(workload: Workload, context: CheckContext) -> termination.Timeline:
+    """The pod's timeline for the finding (`sidecarlint timeline`), injected sidecars
+    confirmed once the run's facts are known (`engine.settle`)."""
+    return timeline_of(workload, context, None)
 
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
@@ -160,23 +171,24 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
     grace = grace_period(pod)
     if grace is None or grace <= 0:
         return
-    mains = [_member(c, workload, context) for c in containers(pod, "containers")]
+    mains = [member(c, workload, context) for c in containers(pod, "containers")]
     natives = [
-        _member(c, workload, context)
+        member(c, workload, context)
         for c in containers(pod, "initContainers")
         if is_native_sidecar(c)
     ]
     native_order = bool(natives) and context.natives_apply
     budget = _budget(mains, natives, native_order)
     if budget.need > grace:
-        yield Hit(pod, "default", _grace_fields(budget, pod, grace, context), _GRACE)
+        fields = _grace_fields(budget, pod, grace, context)
+        yield Hit(pod, "default", fields, _GRACE, timeline=_timeline(workload, context))
         return
     # A legacy sidecar the mesh adds stops in parallel with the app containers, from the
     # start: it changes the need only if it takes longer than the slowest of them.
     slowest = max((m.total.seconds for m in mains), default=0.0) if native_order else budget.need
     entries = []
     for planned in planned_injections(workload, context):
-        injected = _injected_member(planned, workload)
+        injected = injected_member(planned, workload)
         if injected.total.seconds <= slowest:
             continue  # the need stays what it was
         budget = _budget([*mains, injected], natives, native_order)
@@ -184,7 +196,7 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
             fields = _grace_fields(budget, pod, grace, context)
             entries.append(_injected_entry(planned, fields, context))
     if entries:
-        yield _injected_hit(pod, entries, _GRACE)
+        yield _injected_hit(pod, entries, workload, context, _GRACE)
 
 
 _GRACE = "terminationGracePeriodSeconds"
@@ -226,26 +238,32 @@ def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterato
             proxies.append((container, sidecar))
     if not apps:
         return
-    app_members = [(_member(c, workload, context), c) for c in apps]
+    app_members = [(member(c, workload, context), c) for c in apps]
     slowest, slowest_container = max(app_members, key=lambda pair: pair[0].total.seconds)
     for container, sidecar in proxies:
-        proxy = _member(container, workload, context)
+        proxy = member(container, workload, context)
         if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
             continue
         fields = _proxy_fields(sidecar, proxy, slowest)
-        yield Hit(container, "default" if context.natives_apply else "before-1.29", fields)
+        yield Hit(
+            container,
+            "default" if context.natives_apply else "before-1.29",
+            fields,
+            timeline=_timeline(workload, context),
+        )
     entries = []
     for planned in planned_injections(workload, context):
         if planned.sidecar.category not in NETWORK_CATEGORIES:
             continue
-        proxy = _injected_member(planned, workload)
+        proxy = injected_member(planned, workload)
         if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
             continue
         entries.append(
             _injected_entry(planned, _proxy_fields(planned.sidecar, proxy, slowest), context)
         )
     if entries:
-        yield _injected_hit(slowest_container, entries)._replace(container=slowest_container)
+        hit = _injected_hit(slowest_container, entries, workload, context)
+        yield hit._replace(container=slowest_container)
 
 
 def _proxy_fields(sidecar, proxy: Member, slowest: Member) -> dict:
@@ -271,6 +289,107 @@ def sidecar_prestop_stops_sidecar(workload: Workload, context: CheckContext) -> 
         if action:
             fields = {"name": name_of(container), "action": action}
             yield Hit(container, "default", fields, "lifecycle.preStop")
+
+
+# ---------------------------------------------------------------------------------------
+# The pod timeline (`sidecarlint timeline`, and the chart a shutdown finding carries)
+
+
+def _gate(container: dict) -> str:
+    probe = container.get("startupProbe")
+    if isinstance(probe, dict):
+        if isinstance(probe.get("httpGet"), dict):
+            get = probe["httpGet"]
+            path, port = get.get("path", "/"), get.get("port", "?")
+            return f"the next starts when its startupProbe passes (GET {path} on port {port})"
+        for kind in ("tcpSocket", "grpc", "exec"):
+            if kind in probe:
+                return f"the next starts when its startupProbe ({kind}) passes"
+        return "the next starts when its startupProbe passes"
+    lifecycle = container.get("lifecycle")
+    if isinstance(lifecycle, dict) and isinstance(lifecycle.get("postStart"), dict):
+        return "the next starts when its postStart hook returns"
+    return "the next starts as soon as its process runs (no startupProbe or postStart)"
+
+
+def _startup_steps(
+    workload: Workload, injected: list[tuple[str, str, tuple]]
+) -> list[termination.Step]:
+    steps = []
+    for container in containers(workload.pod, "initContainers"):
+        if is_native_sidecar(container):
+            steps.append(
+                termination.Step((name_of(container),), "native sidecar", _gate(container))
+            )
+        else:
+            steps.append(
+                termination.Step(
+                    (name_of(container),), "init container", "runs to completion first"
+                )
+            )
+    names = tuple(name_of(c) for c in containers(workload.pod, "containers"))
+    if names:
+        steps.append(termination.Step(names, "containers", "start together"))
+    for name, why, condition in injected:
+        role = f"injected legacy sidecar ({why})"
+        steps.append(
+            termination.Step((name,), role, "starts with the containers; none waits", condition)
+        )
+    return steps
+
+
+def _bar(model: Member, role: str, condition: tuple | None = None) -> termination.Bar:
+    """A container that gets SIGTERM when its preStop is done (scheduled later by `_order`
+    when it is a native sidecar)."""
+    prestop = model.prestop.seconds
+    return termination.Bar(
+        model.name,
+        role,
+        prestop,
+        prestop,
+        prestop + model.stop.seconds,
+        model.total.exact,
+        tuple(model.prestop.parts + model.stop.parts),
+        condition,
+    )
+
+
+def timeline_of(
+    workload: Workload, context: CheckContext, facts: Facts | None, where: str = ""
+) -> termination.Timeline:
+    """The pod's `termination.Timeline`, drawn from the same members the rules compute with.
+    `facts`: the run's (which meshes inject legacy sidecars);
+    None while they are not known yet, when every sidecar a mesh may inject is drawn and
+    `settled` later keeps those the facts confirm."""
+    pod = workload.pod
+    bars = []
+    for container in containers(pod, "containers"):
+        role = "legacy sidecar" if context.catalog.match(container) else "container"
+        bars.append(_bar(member(container, workload, context), role))
+    injected = []
+    for planned in planned_injections(workload, context):
+        if facts is None:
+            why = planned.why or f"namespace '{planned.namespace}'"
+        else:
+            why = injected_as_legacy(planned.condition, facts, context)
+        if why is not None:
+            model = injected_member(planned, workload)
+            bars.append(_bar(model, "injected legacy sidecar", planned.condition))
+            injected.append((model.name, why.split(";")[0], planned.condition))
+    natives = [c for c in containers(pod, "initContainers") if is_native_sidecar(c)]
+    for container in reversed(natives):  # the order they stop
+        bars.append(_bar(member(container, workload, context), "native sidecar"))
+    grace = grace_period(pod)
+    return termination.Timeline(
+        f"{workload.kind}/{workload.name or '?'}"
+        + (f" {workload.label}" if workload.label else ""),
+        where,
+        tuple(_startup_steps(workload, injected)),
+        tuple(termination.order(bars, context.natives_apply)),
+        float(grace) if grace is not None else float(termination.DEFAULT_GRACE),
+        pod.get("terminationGracePeriodSeconds") is not None and grace is not None,
+        context.natives_apply,
+    )
 
 
 # Injected sidecars depend on the run's Namespace objects and mesh installations, which the

@@ -29,6 +29,7 @@ class Report:
         self.quiet = False  # no summary line
         self.statistics = False  # a count per rule instead of each finding
         self.source_line: Callable[[str, int], str | None] | None = None  # --show-source
+        self.show_timeline = False  # the pod's timeline under a shutdown finding
 
     def summary(self) -> str:
         """'5 findings (2 errors, 2 warnings, 1 info) in 3 files', or 'no findings in ...'."""

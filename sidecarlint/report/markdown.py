@@ -11,13 +11,16 @@ from sidecarlint.report import Report
 MAX_ROWS = 200
 
 
-def _cell(text: str) -> str:
-    """Text that stays inside its table cell and renders as written: no line breaks, no
-    pipes, no HTML, no Markdown markup from a manifest."""
+def escaped(text: str) -> str:
+    """Text that stays on its line (or in its table cell) and renders as written: no line
+    breaks, no pipes, no HTML, no Markdown markup from a manifest."""
     text = visible(text).replace("\\", "\\\\")
     for char in "|`*_[]<>#!~":
         text = text.replace(char, "\\" + char)
     return text
+
+
+_cell = escaped
 
 
 def write(report: Report, out: TextIO) -> None:

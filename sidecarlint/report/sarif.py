@@ -20,7 +20,7 @@ import sarif_om as om
 
 from sidecarlint import __version__
 from sidecarlint.explain import render_markdown, render_rule
-from sidecarlint.findings import printable
+from sidecarlint.findings import Finding, printable
 from sidecarlint.report import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -174,13 +174,24 @@ def _result(finding, index: int, root: Path) -> om.Result:
         level=LEVELS.get(finding.severity, "warning"),
         kind="fail",
         rank=None,
-        message=om.Message(text=printable(finding.message)),
+        message=_message(finding),
         locations=[location],
         related_locations=related,
         partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
         suppressions=suppressions,
         properties={"podPath": printable(finding.pod_path)} if finding.pod_path else None,
     )
+
+
+def _message(finding: Finding) -> om.Message:
+    """The finding's message; a shutdown finding's also as Markdown with its pod's timeline
+    (`sidecarlint timeline`) under it."""
+    text = printable(finding.message)
+    if finding.timeline is None:
+        return om.Message(text=text)
+    from sidecarlint import timeline
+
+    return om.Message(text=text, markdown=timeline.markdown(finding.message, finding.timeline))
 
 
 def build(report: Report) -> om.SarifLog:

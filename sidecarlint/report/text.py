@@ -46,6 +46,11 @@ def write(report: Report, out: TextIO) -> None:
             out.write(format_finding(finding, report.color) + "\n")
             if report.source_line is not None:
                 out.write(_source(finding, report.source_line))
+            if report.show_timeline and finding.timeline is not None:
+                from sidecarlint import timeline
+
+                chart = timeline.text(finding.timeline)
+                out.write("".join(f"    {line}\n" for line in chart.splitlines()))
     if not report.quiet:
         out.write(report.summary() + "\n")
 
