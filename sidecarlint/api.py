@@ -53,6 +53,9 @@ class LintOptions(NamedTuple):
     # pre-commit hook): its manifests give the run-wide facts (Namespaces, mesh
     # installations), and its Kustomize overlays that load a named file are rendered too.
     repository: str | None = None
+    # Give each shutdown finding its pod's timeline (`Finding.timeline`), for the outputs
+    # that draw it (SARIF, text with --show-timeline); off, a run keeps none in memory.
+    timelines: bool = False
 
 
 class LintResult(NamedTuple):
@@ -138,6 +141,8 @@ def prepare(options: LintOptions, paths: tuple[str, ...] = ()) -> tuple[Config, 
         config.default_namespace,
         workloads_module.load(config.workloads),
     )
+    for active in ruleset.active.values():
+        active.context.timelines = options.timelines
     return config, ruleset
 
 

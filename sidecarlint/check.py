@@ -50,6 +50,7 @@ class CheckContext:
         # The namespace of an object that names none (config `default_namespace`); None:
         # unknown, and no Namespace object of the run applies to it.
         self.default_namespace = default_namespace
+        self.timelines = False  # give shutdown findings their pod's timeline (LintOptions)
 
     @property
     def natives_apply(self) -> bool:

@@ -293,6 +293,7 @@ def check(
         repository=repository,
         stdin=sys.stdin.buffer.read() if "-" in paths else None,
         stdin_filename=stdin_filename,
+        timelines=show_timeline or output_format == "sarif",
     )
     try:
         baseline = _read_baseline(baseline_path) if baseline_path else None

@@ -112,11 +112,6 @@ def test_the_timeline_shown_is_the_one_drawn():
     """The README's timeline is `sidecarlint timeline` on the example, run from the root."""
     [block] = [text for lang, text in BLOCKS if lang == "text" and "$ sidecarlint timeline" in text]
     command, _, shown = block.partition("\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "sidecarlint", *command.split()[2:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = _run(command.removeprefix("$ "), ROOT)  # the installed command, as a user runs it
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown

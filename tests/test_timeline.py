@@ -195,3 +195,18 @@ def test_a_finding_carries_the_timeline_the_run_confirms(tmp_path, linkerd_versi
         assert markdown.startswith("with the ")
         assert "\n```text\nDeployment/web\nstartup\n" in markdown and markdown.endswith("```")
         assert ("linkerd-proxy (injected)" in markdown) is (linkerd_version is None)
+
+
+def test_a_run_keeps_timelines_only_when_its_output_draws_them():
+    from sidecarlint.api import LintOptions, lint
+
+    path = str(ROOT / "examples" / "payments-deployment.yaml")
+    select = ("grace-period-too-short",)
+    [plain] = lint([path], LintOptions(select=select)).findings
+    assert plain.timeline is None
+    [drawn] = lint([path], LintOptions(select=select, timelines=True)).findings
+    assert [bar.name for bar in drawn.timeline.bars] == [
+        "payments",
+        "cloud-sql-proxy",
+        "istio-proxy",
+    ]

@@ -140,10 +140,11 @@ def _injected_hit(
     )
 
 
-def _timeline(workload: Workload, context: CheckContext) -> termination.Timeline:
+def _timeline(workload: Workload, context: CheckContext) -> termination.Timeline | None:
     """The pod's timeline for the finding (`sidecarlint timeline`), injected sidecars
-    confirmed once the run's facts are known (`engine.settle`)."""
-    return timeline_of(workload, context, None)
+    confirmed once the run's facts are known (`engine.settle`); None when the run's output
+    does not draw it."""
+    return timeline_of(workload, context, None) if context.timelines else None
 
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
