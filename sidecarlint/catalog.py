@@ -47,6 +47,7 @@ INJECT_KEYS = {
     "native_fix",
     "native_default",
     "native_since",
+    "native_shape",
     "namespace_gate",
     "disable_fix",
     "quit_fix",
@@ -297,6 +298,25 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
             raise CatalogError(
                 f'{where}: sidecars.{sidecar_id}.inject.native_since: must be {{version: "1.27", '
                 'kube: "1.33"}'
+            )
+        shape = inject.get("native_shape")
+        if shape is not None and not (
+            isinstance(shape, dict)
+            and set(shape) <= {"position", "stop_seconds", "stop_note"}
+            and shape.get("position", "last") in ("first", "last")
+            and (
+                "stop_seconds" not in shape
+                or (
+                    isinstance(shape["stop_seconds"], (int, float))
+                    and not isinstance(shape["stop_seconds"], bool)
+                    and 0 <= shape["stop_seconds"] < 1e9
+                    and isinstance(shape.get("stop_note"), str)
+                )
+            )
+        ):
+            raise CatalogError(
+                f"{where}: sidecars.{sidecar_id}.inject.native_shape: must be {{position: first or "
+                "last, stop_seconds: N, stop_note: why}}"
             )
         gate = inject.get("namespace_gate")
         if gate is not None and not (

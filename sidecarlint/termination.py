@@ -503,7 +503,7 @@ class Step(NamedTuple):
     names: tuple[str, ...]
     role: str  # "init container", "native sidecar", "containers", "injected legacy sidecar"
     gate: str  # what the next step waits for
-    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`)
+    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`, mode)
 
 
 class Bar(NamedTuple):
@@ -516,7 +516,7 @@ class Bar(NamedTuple):
     end: float  # when it has stopped (known values only: a lower bound when not exact)
     exact: bool
     parts: tuple[str, ...]  # where the figures come from
-    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`)
+    condition: tuple | None = None  # an injected sidecar's (`Planned.condition`, mode)
 
 
 class Timeline(NamedTuple):
@@ -535,10 +535,10 @@ def order(bars: list[Bar], native_order: bool) -> list[Bar]:
     `bars` holds the native sidecars last, in the order they stop."""
     if not native_order:
         return bars
-    others = [bar for bar in bars if bar.role != "native sidecar"]
+    others = [bar for bar in bars if not bar.role.endswith("native sidecar")]
     finish = max((bar.end for bar in others), default=0.0)
     ordered = list(others)
-    for bar in bars[len(others) :]:
+    for bar in [bar for bar in bars if bar.role.endswith("native sidecar")]:
         sigterm = max(bar.prestop, finish)
         ordered.append(bar._replace(sigterm=sigterm, end=sigterm + bar.end - bar.sigterm))
         finish = ordered[-1].end
@@ -548,19 +548,23 @@ def order(bars: list[Bar], native_order: bool) -> list[Bar]:
 def under(timeline: Timeline, facts: Facts, context: CheckContext) -> Timeline:
     """A timeline built before the run's facts were known, with the injected sidecars
     those facts confirm (`settled`)."""
-    from sidecarlint.families.injection import injected_as_legacy
+    from sidecarlint.families.injection import injection_mode
 
-    conditions = {bar.condition for bar in timeline.bars if bar.condition is not None}
-    if not conditions:
+    tags = {bar.condition for bar in timeline.bars if bar.condition is not None}
+    if not tags:
         return timeline
-    holds = {c: injected_as_legacy(c, facts, context) for c in conditions}
-    return settled(timeline, {c: why for c, why in holds.items() if why is not None})
+    holds = {}
+    for condition, mode in tags:
+        found = injection_mode(condition, facts, context)
+        if found is not None and found[0] == mode:
+            holds[(condition, mode)] = found[1]
+    return settled(timeline, holds)
 
 
 def settled(timeline: Timeline, holds: dict[tuple, str]) -> Timeline:
-    """The timeline with only the injected sidecars whose condition the run's facts
-    confirm (condition → why), the native sidecars' stops scheduled again without the
-    others."""
+    """The timeline with only the injected sidecars whose condition and mode the run's facts
+    confirm ((condition, mode) → why), the native sidecars' stops scheduled again without
+    the others."""
     bars = [bar for bar in timeline.bars if bar.condition is None or bar.condition in holds]
     bars = [
         bar._replace(sigterm=bar.prestop, end=bar.prestop + bar.end - bar.sigterm) for bar in bars
@@ -568,7 +572,9 @@ def settled(timeline: Timeline, holds: dict[tuple, str]) -> Timeline:
     steps = [
         step
         if step.condition is None
-        else step._replace(role=f"injected legacy sidecar ({holds[step.condition].split(';')[0]})")
+        else step._replace(
+            role=f"injected {step.condition[1]} sidecar ({holds[step.condition].split(';')[0]})"
+        )
         for step in timeline.startup
         if step.condition is None or step.condition in holds
     ]

@@ -82,7 +82,7 @@ def test_the_chart_agrees_with_the_grace_period_finding():
         out,
         re.M,
     )
-    assert len(needs) == 4, out
+    assert len(needs) == 5, out
     text = _draw(("tests/rules/grace-period-too-short",))
     for path, need, name in needs:
         [chart] = [c for c in text.split("\n\n") if c.startswith(f"{name}  (") and f"/{path}:" in c]
@@ -169,7 +169,8 @@ spec:
 @pytest.mark.parametrize("linkerd_version", [None, "2.20"])
 def test_a_finding_carries_the_timeline_the_run_confirms(tmp_path, linkerd_version):
     """Both Istio (namespace) and Linkerd (pod) may inject; with Linkerd 2.20 its proxy is
-    native and only Istio's legacy proxy is drawn under the finding."""
+    native: only Istio's legacy proxy makes a finding, and the chart under it draws
+    Linkerd's proxy as a native sidecar stopped after the app."""
     (tmp_path / "web.yaml").write_text(TWO_MESHES, encoding="utf-8")
     if linkerd_version:
         (tmp_path / ".sidecarlint.yaml").write_text(
@@ -188,13 +189,15 @@ def test_a_finding_carries_the_timeline_the_run_confirms(tmp_path, linkerd_versi
             "istio-proxy (injected)    injected legacy sidecar (namespace 'shop' has "
             "istio-injection: enabled)" in finding
         ) or linkerd_version
+        native = "linkerd-proxy (injected)  ..............................X"
+        assert (native in finding) is bool(linkerd_version)
     _, sarif, _ = run_cli(*args, "--format", "sarif")
     results = json.loads(sarif)["runs"][0]["results"]
     for result in results:
         markdown = result["message"]["markdown"]
         assert markdown.startswith("with the ")
         assert "\n```text\nDeployment/web\nstartup\n" in markdown and markdown.endswith("```")
-        assert ("linkerd-proxy (injected)" in markdown) is (linkerd_version is None)
+        assert ("linkerd-proxy (injected)  injected native" in markdown) is bool(linkerd_version)
 
 
 def test_a_run_keeps_timelines_only_when_its_output_draws_them():

@@ -73,22 +73,23 @@ def _fields(sidecar, kind: str, why: str, context: CheckContext) -> dict:
 
 
 class Planned(NamedTuple):
-    """A sidecar a mesh will add to the pod as a legacy sidecar, if the condition holds: the
-    pod's own signal (`why`, on `node` at `key`), or its namespace's labels, read once the
-    run's Namespace objects are known; and, unless the pod forces legacy mode, the mesh does
-    not inject natively in this run."""
+    """A sidecar a mesh will add to the pod, if the condition holds: the pod's own signal
+    (`why`, on `node` at `key`), or its namespace's labels, read once the run's Namespace
+    objects are known. It is a legacy sidecar when the pod forces legacy mode or the mesh
+    does not inject natively in this run, a native one when the pod forces native mode or
+    the mesh does (`injection_mode`)."""
 
     sidecar: Sidecar
     node: object  # the labels or annotations holding the signal; None: the namespace's
     key: str | None
     why: str | None  # "key: value" on the pod; None: only the namespace can say
     namespace: str | None
-    forced_legacy: bool
+    forced: str | None  # "legacy" or "native": the pod's own switch; None: the mesh decides
 
     @property
     def condition(self) -> tuple:
-        """What `injected_as_legacy` decides on, as a hashable value."""
-        return (self.sidecar.id, self.why, self.namespace, self.forced_legacy)
+        """What `injection_mode` decides on, as a hashable value."""
+        return (self.sidecar.id, self.why, self.namespace, self.forced)
 
 
 def planned_injections(workload: Workload, context: CheckContext) -> list[Planned]:
@@ -125,7 +126,7 @@ def _planned(workload: Workload, context: CheckContext) -> list[Planned]:
         if namespace is None:
             return planned
         return [
-            Planned(sidecar, None, None, None, namespace, False)
+            Planned(sidecar, None, None, None, namespace, None)
             for sidecar in catalog.injectors()
             if sidecar.id not in present and (sidecar.inject or {}).get("namespace")
         ]
@@ -137,20 +138,21 @@ def _planned(workload: Workload, context: CheckContext) -> list[Planned]:
             continue  # Istio never injects into host-network pods
         if context.catalog.is_workload(sidecar, {}, pod, workload.pod_metadata):
             continue  # it injects the pod's workload (a gateway), not a sidecar
-        forced_legacy = False
+        forced = None
         if not keys.isdisjoint(sidecar.signal_keys):  # the pod has keys this mesh reads
             if signal(inject.get("disable", []), labels, annotations):
                 continue
             if signal(inject.get("native", []), labels, annotations):
-                continue
-            forced_legacy = bool(signal(inject.get("legacy", []), labels, annotations))
+                forced = "native"
+            elif signal(inject.get("legacy", []), labels, annotations):
+                forced = "legacy"
             found = signal(inject.get("enable", []), labels, annotations)
             if found:
                 node, key, why = found
-                planned.append(Planned(sidecar, node, key, why, namespace, forced_legacy))
+                planned.append(Planned(sidecar, node, key, why, namespace, forced))
                 continue
         if inject.get("namespace") and namespace is not None:
-            planned.append(Planned(sidecar, None, None, None, namespace, forced_legacy))
+            planned.append(Planned(sidecar, None, None, None, namespace, forced))
     return planned
 
 
@@ -158,7 +160,14 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
     """Why the sidecar of a `Planned.condition` is injected as a legacy sidecar under the
     run's facts ("sidecar.istio.io/inject: true", "namespace 'x' has istio-injection:
     enabled"), or None when it is not."""
-    sidecar_id, why, namespace, forced_legacy = condition
+    found = injection_mode(condition, facts, context)
+    return found[1] if found is not None and found[0] == "legacy" else None
+
+
+def injection_mode(condition: tuple, facts: Facts, context: CheckContext) -> tuple | None:
+    """("legacy" or "native", why) for the sidecar of a `Planned.condition` under the run's
+    facts, or None when it is not injected."""
+    sidecar_id, why, namespace, forced = condition
     sidecar = context.catalog.by_id(sidecar_id)
     inject = sidecar.inject or {}
     labels = facts.namespaces.get(namespace, {}) if namespace is not None else {}
@@ -169,10 +178,16 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
         if not found or signal(inject.get("disable", []), labels):
             return None
         why = f"namespace '{namespace}' has {found[2]}"
-    if not forced_legacy and injects_natively(sidecar, facts, context):
-        return None
+    if forced == "native":
+        return ("native", why)
+    if forced is None and injects_natively(sidecar, facts, context):
+        return ("native", why)
+    return ("legacy", _legacy_why(why, inject, forced, facts, context))
+
+
+def _legacy_why(why: str, inject: dict, forced, facts: Facts, context: CheckContext) -> str:
     version = facts.versions.get(inject["mesh"])
-    if forced_legacy:
+    if forced == "legacy":
         return why
     if version is not None:
         kube = f"{context.kube[0]}.{context.kube[1]}"
@@ -222,13 +237,15 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
     every Namespace object of the run is known."""
     if not workload.job_rules_apply:
         return
-    by_namespace: list[tuple[str, bool]] = []
+    by_namespace: list[tuple[str, str | None]] = []
     namespace = None
     for planned in planned_injections(workload, context):
+        if planned.forced == "native":
+            continue  # the pod switches it to a native sidecar, stopped after the job's work
         if planned.why is None:
             namespace = planned.namespace
-            by_namespace.append((planned.sidecar.id, planned.forced_legacy))
-        elif planned.forced_legacy and planned.namespace is None:
+            by_namespace.append((planned.sidecar.id, planned.forced))
+        elif planned.forced == "legacy" and planned.namespace is None:
             fields = _fields(planned.sidecar, workload.description, planned.why, context)
             yield Hit(planned.node, "default", fields, planned.key, NO_CONTAINER)
         else:
@@ -252,8 +269,8 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
         return [Hit(None, "default", _fields(sidecar, kind, why, context), related=related)]
     _, namespace, sidecars = condition
     hits = []
-    for sidecar_id, forced_legacy in sidecars:
-        condition = (sidecar_id, None, namespace, forced_legacy)
+    for sidecar_id, forced in sidecars:
+        condition = (sidecar_id, None, namespace, forced)
         why = injected_as_legacy(condition, facts, context)
         if why is not None:
             sidecar = context.catalog.by_id(sidecar_id)

@@ -12,7 +12,7 @@ from sidecarlint.facts import Facts
 from sidecarlint.families.injection import (
     Planned,
     gather,
-    injected_as_legacy,
+    injection_mode,
     planned_injections,
     signal_place,
 )
@@ -116,16 +116,48 @@ def _new_injected_member(planned: Planned, workload: Workload) -> Member:
     return Member(f"{name} (injected)", termination.prestop_seconds(container), stop)
 
 
-def _injected_entry(planned: Planned, fields: dict, context) -> tuple:
+def native_member(planned: Planned, workload: Workload) -> Member:
+    """The native sidecar a mesh adds at admission, as the termination model sees it: the
+    catalogue's stop model, unless its `native_shape` says how the native one stops (Istio's
+    preStop drains it, so SIGTERM ends it at once, semantics.md §9.1); no preStop sleep."""
+    key = ("native member", planned.sidecar.id)
+    found = workload.memo.get(key)
+    if found is None:
+        sidecar = planned.sidecar
+        shape = (sidecar.inject or {}).get("native_shape") or {}
+        name = sidecar.names[0] if sidecar.names else sidecar.id
+        if "stop_seconds" in shape:
+            seconds = float(shape["stop_seconds"])
+            stop = Estimate(seconds, True, [f"stop {seconds:g}s (native: {shape['stop_note']})"])
+        else:
+            annotations = _annotations(workload)
+            model = sidecar.stop.get("model")
+            proxy_config = _istio_proxy_config(annotations) if model == "istio" else None
+            stop = termination.sidecar_stop_seconds(
+                {"name": name}, sidecar.stop, annotations, proxy_config
+            )
+        found = workload.memo[key] = Member(f"{name} (injected)", Estimate(), stop)
+    return found
+
+
+def with_native(natives: list, injected, planned: Planned) -> list:
+    """The pod's native sidecars with one a mesh injects, where it puts it: first (stopped
+    last) or appended (stopped first), as the catalogue's `native_shape.position` says."""
+    shape = (planned.sidecar.inject or {}).get("native_shape") or {}
+    return [injected, *natives] if shape.get("position") == "first" else [*natives, injected]
+
+
+def _injected_entry(planned: Planned, fields: dict, context, mode: str = "legacy") -> tuple:
     """What an injected sidecar's finding needs once the run's facts are known: the
-    condition on which the mesh injects it as a legacy sidecar, and the message's fields."""
+    condition on which the mesh injects it, the mode (legacy or native) that the finding
+    holds for, and the message's fields."""
     inject = planned.sidecar.inject or {}
     fields = dict(fields, title=planned.sidecar.title)
     hints = []
-    if context.natives_apply and inject.get("native_fix"):
+    if mode == "legacy" and context.natives_apply and inject.get("native_fix"):
         hints.append(f"{inject['native_fix']}, so it stops after the app")
     fields["native"] = "; " + "; ".join(hints) if hints else ""
-    return (planned.condition, tuple(sorted(fields.items())))
+    return (planned.condition, tuple(sorted(fields.items())), mode)
 
 
 def _injected_hit(
@@ -149,13 +181,15 @@ def _timeline(workload: Workload, context: CheckContext) -> termination.Timeline
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
     """An injected sidecar's finding stands if, under the run's facts, the mesh injects it
-    as a legacy sidecar; its message then names the signal."""
+    in the mode (legacy or native) the finding was computed for; its message then names the
+    signal."""
     hits = []
-    for condition, fields in pending[0][1]:
-        why = injected_as_legacy(condition, facts, context)
-        if why is not None:
+    for condition, fields, mode in pending[0][1]:
+        found = injection_mode(condition, facts, context)
+        if found is not None and found[0] == mode:
             related = signal_place(condition, facts)
-            hits.append(Hit(None, "injected", {**dict(fields), "injected": why}, related=related))
+            message = "injected" if mode == "legacy" else "injected-native"
+            hits.append(Hit(None, message, {**dict(fields), "injected": found[1]}, related=related))
     return hits
 
 
@@ -189,13 +223,22 @@ def grace_period_too_short(workload: Workload, context: CheckContext) -> Iterato
     slowest = max((m.total.seconds for m in mains), default=0.0) if native_order else budget.need
     entries = []
     for planned in planned_injections(workload, context):
-        injected = injected_member(planned, workload)
-        if injected.total.seconds <= slowest:
-            continue  # the need stays what it was
-        budget = _budget([*mains, injected], natives, native_order)
-        if budget.need > grace:
-            fields = _grace_fields(budget, pod, grace, context)
-            entries.append(_injected_entry(planned, fields, context))
+        if planned.forced != "native":
+            injected = injected_member(planned, workload)
+            if injected.total.seconds > slowest:  # else the need stays what it was
+                budget = _budget([*mains, injected], natives, native_order)
+                if budget.need > grace:
+                    fields = _grace_fields(budget, pod, grace, context)
+                    entries.append(_injected_entry(planned, fields, context))
+        if planned.forced != "legacy" and context.natives_apply:
+            # a native one is stopped after the app containers, one sidecar at a time
+            injected = native_member(planned, workload)
+            if injected.total.seconds:  # else it adds nothing to the need
+                ordered = with_native(natives, injected, planned)
+                budget = termination.native_budget(mains, ordered)
+                if budget.need > grace:
+                    fields = _grace_fields(budget, pod, grace, context)
+                    entries.append(_injected_entry(planned, fields, context, "native"))
     if entries:
         yield _injected_hit(pod, entries, workload, context, _GRACE)
 
@@ -254,8 +297,8 @@ def proxy_exits_before_app(workload: Workload, context: CheckContext) -> Iterato
         )
     entries = []
     for planned in planned_injections(workload, context):
-        if planned.sidecar.category not in NETWORK_CATEGORIES:
-            continue
+        if planned.sidecar.category not in NETWORK_CATEGORIES or planned.forced == "native":
+            continue  # a native proxy stops after the app
         proxy = injected_member(planned, workload)
         if not proxy.total.exact or proxy.total.seconds >= slowest.total.seconds:
             continue
@@ -313,30 +356,45 @@ def _gate(container: dict) -> str:
     return "the next starts as soon as its process runs (no startupProbe or postStart)"
 
 
-def _startup_steps(
-    workload: Workload, injected: list[tuple[str, str, tuple]]
-) -> list[termination.Step]:
+def _startup_steps(workload: Workload, injected: list[tuple]) -> list[termination.Step]:
+    """What starts when: an injected native sidecar placed first starts before the pod's
+    init containers, one appended after them; legacy ones start with the containers."""
     steps = []
+    first = [i for i in injected if i[3] == "native" and i[4] == "first"]
+    for name, why, tag, _, _ in first:
+        role = f"injected native sidecar ({why})"
+        steps.append(termination.Step((name,), role, "placed first in initContainers", tag))
     for container in containers(workload.pod, "initContainers"):
         if is_native_sidecar(container):
-            steps.append(
-                termination.Step((name_of(container),), "native sidecar", _gate(container))
-            )
+            step = termination.Step((name_of(container),), "native sidecar", _gate(container))
         else:
-            steps.append(
-                termination.Step(
-                    (name_of(container),), "init container", "runs to completion first"
-                )
+            step = termination.Step(
+                (name_of(container),), "init container", "runs to completion first"
             )
+        steps.append(step)
+    for name, why, tag, mode, position in injected:
+        if mode == "native" and position != "first":
+            role = f"injected native sidecar ({why})"
+            steps.append(termination.Step((name,), role, "appended to initContainers", tag))
     names = tuple(name_of(c) for c in containers(workload.pod, "containers"))
     if names:
         steps.append(termination.Step(names, "containers", "start together"))
-    for name, why, condition in injected:
-        role = f"injected legacy sidecar ({why})"
-        steps.append(
-            termination.Step((name,), role, "starts with the containers; none waits", condition)
-        )
+    for name, why, tag, mode, _ in injected:
+        if mode == "legacy":
+            role = f"injected legacy sidecar ({why})"
+            gate = "starts with the containers; none waits"
+            steps.append(termination.Step((name,), role, gate, tag))
     return steps
+
+
+def _modes(planned: Planned, facts: Facts | None, context: CheckContext) -> list[tuple]:
+    """(mode, why) the mesh injects the sidecar in under the run's facts; before they are
+    known, each mode the pod leaves open (`termination.under` keeps the one that holds)."""
+    if facts is not None:
+        found = injection_mode(planned.condition, facts, context)
+        return [(found[0], found[1].split(";")[0])] if found else []
+    why = planned.why or f"namespace '{planned.namespace}'"
+    return [(mode, why) for mode in ("legacy", "native") if planned.forced in (None, mode)]
 
 
 def _bar(model: Member, role: str, condition: tuple | None = None) -> termination.Bar:
@@ -367,19 +425,27 @@ def timeline_of(
     for container in containers(pod, "containers"):
         role = "legacy sidecar" if context.catalog.match(container) else "container"
         bars.append(_bar(member(container, workload, context), role))
+    natives = [
+        _bar(member(c, workload, context), "native sidecar")
+        for c in containers(pod, "initContainers")
+        if is_native_sidecar(c)
+    ]
     injected = []
     for planned in planned_injections(workload, context):
-        if facts is None:
-            why = planned.why or f"namespace '{planned.namespace}'"
-        else:
-            why = injected_as_legacy(planned.condition, facts, context)
-        if why is not None:
-            model = injected_member(planned, workload)
-            bars.append(_bar(model, "injected legacy sidecar", planned.condition))
-            injected.append((model.name, why.split(";")[0], planned.condition))
-    natives = [c for c in containers(pod, "initContainers") if is_native_sidecar(c)]
-    for container in reversed(natives):  # the order they stop
-        bars.append(_bar(member(container, workload, context), "native sidecar"))
+        position = ((planned.sidecar.inject or {}).get("native_shape") or {}).get("position")
+        for mode, why in _modes(planned, facts, context):
+            tag = (planned.condition, mode)
+            if mode == "legacy":
+                model = injected_member(planned, workload)
+                bars.append(_bar(model, "injected legacy sidecar", tag))
+            elif context.natives_apply:
+                model = native_member(planned, workload)
+                bar = _bar(model, "injected native sidecar", tag)
+                natives = [bar, *natives] if position == "first" else [*natives, bar]
+            else:
+                continue
+            injected.append((model.name, why, tag, mode, position))
+    bars += reversed(natives)  # the order they stop
     grace = grace_period(pod)
     return termination.Timeline(
         f"{workload.kind}/{workload.name or '?'}"
