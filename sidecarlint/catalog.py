@@ -302,7 +302,10 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         shape = inject.get("native_shape")
         if shape is not None and not (
             isinstance(shape, dict)
-            and set(shape) <= {"position", "stop_seconds", "stop_note"}
+            and set(shape)
+            <= {"position", "stop_seconds", "stop_note", "startup_gate", "startup_fix"}
+            and shape.get("startup_gate", True) in (True, False)
+            and (shape.get("startup_gate", True) or isinstance(shape.get("startup_fix"), str))
             and shape.get("position", "last") in ("first", "last")
             and (
                 "stop_seconds" not in shape
@@ -316,7 +319,7 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         ):
             raise CatalogError(
                 f"{where}: sidecars.{sidecar_id}.inject.native_shape: must be {{position: first or "
-                "last, stop_seconds: N, stop_note: why}}"
+                "last, stop_seconds: N, stop_note: why, startup_gate: false, startup_fix: advice}}"
             )
         gate = inject.get("namespace_gate")
         if gate is not None and not (

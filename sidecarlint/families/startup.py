@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sidecarlint.check import CheckContext, Hit, name_of
+from sidecarlint.check import NO_CONTAINER, CheckContext, Hit, name_of
+from sidecarlint.families.injection import planned_injections, signal
 from sidecarlint.workloads import Workload, command_words, containers, dig, is_native_sidecar
 
 # Catalogue categories of sidecars the app calls before its first request; the others (logs,
@@ -60,6 +61,24 @@ def native_sidecar_without_startup_probe(
             yield Hit(container, "default", fields)
         else:
             yield Hit(container, "unreached", fields)
+    if context.natives_apply and workload.pod_metadata.get("annotations"):
+        yield from _injected_without_gate(workload, context)
+
+
+def _injected_without_gate(workload: Workload, context: CheckContext) -> Iterator[Hit]:
+    """A sidecar the pod asks its mesh to inject natively, which the injector adds without
+    a startup gate (catalogue `native_shape.startup_gate: false`: Dapr's daprd)."""
+    for planned in planned_injections(workload, context):
+        shape = (planned.sidecar.inject or {}).get("native_shape") or {}
+        if planned.forced != "native" or shape.get("startup_gate", True) or planned.why is None:
+            continue
+        labels = workload.pod_metadata.get("labels")
+        switch = signal(
+            planned.sidecar.inject["native"], labels, workload.pod_metadata.get("annotations")
+        )
+        why = f"{planned.why}, {switch[2]}" if switch else planned.why
+        fields = {"title": planned.sidecar.title, "why": why, "hint": shape["startup_fix"]}
+        yield Hit(planned.node, "injected", fields, planned.key, NO_CONTAINER)
 
 
 def _note(container: dict) -> str:
