@@ -48,6 +48,7 @@ INJECT_KEYS = {
     "native_default",
     "native_since",
     "native_shape",
+    "charts",
     "namespace_gate",
     "disable_fix",
     "quit_fix",
@@ -202,6 +203,15 @@ class Catalog:
         return frozenset(keys)
 
     @functools.cached_property
+    def chart_meshes(self) -> dict[str, str]:
+        """Helm chart name → the mesh whose version is that chart's version (`inject.charts`)."""
+        return {
+            chart: sidecar.inject["mesh"]
+            for sidecar in self._injectors
+            for chart in (sidecar.inject or {}).get("charts", [])
+        }
+
+    @functools.cached_property
     def _by_id(self) -> dict[str, Sidecar]:
         found: dict[str, Sidecar] = {}
         for sidecar in self.sidecars:  # the user's come first and win
@@ -299,6 +309,9 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
                 f'{where}: sidecars.{sidecar_id}.inject.native_since: must be {{version: "1.27", '
                 'kube: "1.33"}'
             )
+        charts = inject.get("charts", [])
+        if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
+            raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.charts: must be chart names")
         shape = inject.get("native_shape")
         if shape is not None and not (
             isinstance(shape, dict)

@@ -121,19 +121,49 @@ def _lint_chart(chart: str, ruleset: Ruleset, options: ScanOptions) -> Linted:
         if settings.kube_version:
             kube = f"v{settings.kube_version[0]}.{settings.kube_version[1]}.0"
     rendered = render.render_chart(chart, values, sets, kube, options.max_bytes, namespace)
+    versions = _dependency_versions(chart, ruleset)
     if rendered.text is None:
         if rendered.error:
             fields = {"chart": chart, "error": rendered.error}
-            return _only(ruleset, "render-failed", "helm", fields, chart)
+            return _only(ruleset, "render-failed", "helm", fields, chart)._replace(facts=versions)
         import shlex
 
         fields = {"chart": chart, "quoted": shlex.quote(chart), "command": rendered.command}
-        return _only(ruleset, "render-unavailable", "helm", fields, chart)
+        only = _only(ruleset, "render-unavailable", "helm", fields, chart)
+        return only._replace(facts=versions)
     loaded = load_text(chart, rendered.text)
     linted = lint_file(loaded, chart, ruleset, namespace=namespace)
+    for mesh, version in versions.versions.items():
+        linted.facts.add_version(mesh, version)
     linted.facts.relocate(chart)  # a Namespace it renders is "in this chart"
     roots = [chart, os.path.dirname(os.path.normpath(chart)) or ".", *options.chart_roots, "."]
     return _at_templates(linted, loaded.text, chart, roots, ruleset, options)
+
+
+_PINNED = re.compile(r"v?(\d+\.\d+(?:\.\d+)?)")  # one version, not a range such as ~1.28
+
+
+def _dependency_versions(chart: str, ruleset: Ruleset) -> Facts:
+    """A mesh's version from the chart's `Chart.yaml` dependencies: a chart whose version
+    is the mesh's own (catalogue `inject.charts`, istiod), pinned to one version. Read even
+    when the chart cannot be rendered (its dependencies not fetched)."""
+    from sidecarlint.loader import read_file
+
+    facts = Facts()
+    meshes = ruleset.catalog.chart_meshes
+    if not meshes or not ruleset.gatherers or not os.path.isdir(chart):
+        return facts
+    loaded = read_file(os.path.join(chart, "Chart.yaml"), 1 << 20)
+    data = loaded.documents[0].data if loaded.documents else None
+    dependencies = data.get("dependencies") if isinstance(data, dict) else None
+    for dependency in dependencies if isinstance(dependencies, list) else ():
+        if not isinstance(dependency, dict) or dependency.get("name") not in meshes:
+            continue
+        version = dependency.get("version")
+        pinned = _PINNED.fullmatch(version.strip()) if isinstance(version, str) else None
+        if pinned and dependency.get("condition") is None:
+            facts.add_version(meshes[dependency["name"]], pinned.group(1))
+    return facts
 
 
 def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) -> Linted:

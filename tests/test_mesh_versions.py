@@ -168,3 +168,29 @@ def test_an_unquoted_mesh_version_is_rejected_with_the_fix(tmp_path):
     code, _, err = run_cli("check", "--config", str(config), str(tmp_path / "a.yaml"))
     assert code == 2
     assert f'{config}: mesh.istio.version: must be a version in quotes, such as "1.28"' in err
+
+
+@pytest.mark.parametrize(
+    ("pinned", "legacy"),
+    [("1.26.3", True), ("1.28.0", False), ("~1.28.0", True), ("v1.27.0", False)],
+)
+def test_a_chart_dependency_on_istiod_says_the_istio_version(tmp_path, pinned, legacy):
+    """An umbrella chart that depends on istio-release's istiod chart installs that Istio
+    version (chart versions are Istio's): a range says nothing. The chart is read even
+    though its dependency was never fetched (render-failed, or render-unavailable)."""
+    (tmp_path / "platform").mkdir()
+    (tmp_path / "platform" / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: platform\nversion: 0.1.0\ndependencies:\n"
+        f"  - name: istiod\n    version: \"{pinned}\"\n"
+        "    repository: https://istio-release.storage.googleapis.com/charts\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "k8s").mkdir()
+    text = NAMESPACE.format(labels="{istio-injection: enabled}") + "---\n"
+    text += JOB.format(annotations="{}")
+    (tmp_path / "k8s" / "job.yaml").write_text(text, encoding="utf-8")
+    _, findings = lint_json(str(tmp_path), "--select", RULE, "--kube-version", "1.33")
+    jobs = [f for f in findings if f["rule"] == RULE]
+    assert bool(jobs) is legacy
+    if legacy and not pinned.startswith("~"):
+        assert f"istio {pinned} injects legacy ones on Kubernetes 1.33" in jobs[0]["message"]
