@@ -68,6 +68,9 @@ class LintResult(NamedTuple):
     # What content may make sidecarlint read (the repository and the paths named): a
     # caller that reads the files findings name (--show-source) reads only inside them.
     bounds: tuple[str, ...] = ()
+    # Each finding's path is its identity (`discover.PathIdentity`): repository-relative
+    # POSIX; this maps it back to the path as it was read, for a caller that opens it.
+    read_as: dict[str, str] | None = None
 
     @property
     def unreadable(self) -> bool:
@@ -300,7 +303,7 @@ def _namespace_conflicts(facts: Facts, ruleset: Ruleset) -> list[Finding]:
 
 def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None) -> LintResult:
     """Lint files, folders, charts and '-' (options.stdin); raises UsageError."""
-    from sidecarlint.discover import STDIN, Noted, discover
+    from sidecarlint.discover import STDIN, Noted, PathIdentity, discover
     from sidecarlint.engine import once_per_kind, settle
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES
     from sidecarlint.scan import Input, ScanOptions, scan
@@ -419,6 +422,19 @@ def lint(paths: list[str] | tuple[str, ...], options: LintOptions | None = None)
         unrendered = {rule.id for rule in rules if UNRENDERED_TAG in rule.tags}
         unreadable |= unrendered
         findings = [f._replace(severity="error") if f.rule in unrendered else f for f in findings]
-    findings = _once_each(findings)
+    identity = PathIdentity(config.path, options.cwd)
+    findings = _once_each([_identified(finding, identity) for finding in findings])
     findings.sort(key=Finding.sort_key)
-    return LintResult(findings, count, facts, rules, config, frozenset(unreadable), bounds)
+    return LintResult(
+        findings, count, facts, rules, config, frozenset(unreadable), bounds, identity.read_as
+    )
+
+
+def _identified(finding: Finding, identity) -> Finding:
+    """The finding with every path it names as its identity (one name whatever was typed)."""
+    changes: dict = {"path": identity(finding.path)}
+    if finding.related:
+        changes["related"] = (identity(finding.related[0]), *finding.related[1:])
+    if finding.suppressed_by:
+        changes["suppressed_by"] = (identity(finding.suppressed_by[0]), *finding.suppressed_by[1:])
+    return finding._replace(**changes)

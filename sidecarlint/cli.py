@@ -331,13 +331,15 @@ def check(
         result.inputs,
         result.rules,
         _use_color(color, output, output_format),
-        {"srcroot": srcroot, "category": sarif_category},
+        {"srcroot": srcroot, "category": sarif_category, "read_as": result.read_as},
     )
     report.quiet = quiet
     report.statistics = statistics
     report.show_timeline = show_timeline
     if show_source:
-        report.source_line = lambda path, line: _source_line(path, line, result.bounds)
+        report.source_line = lambda path, line: _source_line(
+            (result.read_as or {}).get(path, path), line, result.bounds
+        )
     reporter = _reporter(output_format)
     try:
         if output:

@@ -48,6 +48,57 @@ def repository_root(start: str, config_path: str | None = None) -> str:
     return os.path.realpath(start)
 
 
+class PathIdentity:
+    """One name for each file, whatever the user typed and wherever the run starts: its
+    path relative to the git top level above it, in POSIX form (`k8s/job.yaml` for `k8s`,
+    `./k8s/`, an absolute path, or `.` inside `k8s/`). Outside any git repository, relative
+    to the config file's folder or the folder the run starts in (`home`), when the file is
+    below it, else absolute. A name that is not a file or folder on disk (standard input,
+    a --stdin-filename) stays as given."""
+
+    def __init__(self, config_path: str | None = None, home: str | None = None) -> None:
+        self.config_folder = os.path.dirname(os.path.abspath(config_path)) if config_path else None
+        self.home = os.path.abspath(home or os.getcwd())
+        self._roots: dict[str, str | None] = {}
+        self.read_as: dict[str, str] = {}  # identity → the path as it was read
+
+    def _root(self, directory: str) -> str | None:
+        """The git top level at or above `directory` (looked up once per folder)."""
+        walked = []
+        root = None
+        while directory not in self._roots:
+            walked.append(directory)
+            if os.path.exists(os.path.join(directory, ".git")):
+                root = directory
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        else:
+            root = self._roots[directory]
+        for folder in walked:
+            self._roots[folder] = root
+        return root
+
+    def __call__(self, path: str) -> str:
+        if path == STDIN or not os.path.exists(path):
+            return path
+        absolute = os.path.abspath(path)
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        root = self._root(folder)
+        for folder in (self.config_folder, self.home):
+            if (
+                root is None
+                and folder
+                and (absolute + os.sep).startswith(folder.rstrip(os.sep) + os.sep)
+            ):
+                root = folder
+        shown = _posix(os.path.relpath(absolute, root) if root else absolute)
+        self.read_as.setdefault(shown, path)
+        return shown
+
+
 def inside(path: str, bounds: list[str] | tuple[str, ...]) -> bool:
     """Whether `path` resolves (links followed) into one of `bounds` (resolved folders)."""
     real = os.path.realpath(path)

@@ -79,7 +79,7 @@ def test_show_source_prints_the_line_and_a_caret():
     )
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith(f"{PAYMENTS}:29:11: warning")
+    assert lines[0].startswith("examples/payments-deployment.yaml:29:11: warning")
     assert (
         lines[1]
         == "    "

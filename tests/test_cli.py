@@ -16,6 +16,7 @@ from sidecarlint.findings import Finding
 from sidecarlint.report.text import format_finding
 
 BAD = ROOT / "tests/rules/native-sidecar-without-startup-probe/bad-known-and-unknown.yaml"
+BAD_ID = BAD.relative_to(ROOT).as_posix()  # the path findings name: repository-relative
 OK = ROOT / "tests/rules/native-sidecar-without-startup-probe/ok-signals.yaml"
 INVALID = ROOT / "tests/rules/invalid-yaml/bad-indent.yaml"
 JSON_KEYS = [
@@ -52,7 +53,7 @@ def test_exit_1_and_text_format():
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith(
-        f"{BAD}:16:11: warning native-sidecar-without-startup-probe "
+        f"{BAD_ID}:16:11: warning native-sidecar-without-startup-probe "
         "native sidecar 'istio-proxy' has no startupProbe"
     )
     assert lines[0].endswith("[Deployment/payments container=istio-proxy]")
@@ -97,7 +98,7 @@ def test_json_format_has_exactly_the_contract_keys():
         "rule": "native-sidecar-without-startup-probe",
         "severity": "warning",
         "message": None,
-        "path": str(BAD),
+        "path": BAD_ID,  # its identity: the repository-relative POSIX path
         "line": 16,
         "column": 11,
         "kind": "Deployment",

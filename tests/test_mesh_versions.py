@@ -181,7 +181,7 @@ def test_a_chart_dependency_on_istiod_says_the_istio_version(tmp_path, pinned, l
     (tmp_path / "platform").mkdir()
     (tmp_path / "platform" / "Chart.yaml").write_text(
         "apiVersion: v2\nname: platform\nversion: 0.1.0\ndependencies:\n"
-        f"  - name: istiod\n    version: \"{pinned}\"\n"
+        f'  - name: istiod\n    version: "{pinned}"\n'
         "    repository: https://istio-release.storage.googleapis.com/charts\n",
         encoding="utf-8",
     )

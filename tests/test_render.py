@@ -97,7 +97,7 @@ def test_a_chart_that_fails_to_render_is_one_finding_and_the_run_goes_on(corpus_
     assert failed["path"] == "helm-src/linkerd-control-plane"
     assert "helm template failed for chart helm-src/linkerd-control-plane" in failed["message"]
     assert "identity" in failed["message"]
-    assert any(f["path"] == example for f in findings)
+    assert any(f["path"] == "examples/payments-deployment.yaml" for f in findings)
     assert code == 2
 
 

@@ -20,7 +20,7 @@ FIXTURES = sorted(
 def _expected(fixture, rule_id) -> list[tuple[str, int]]:
     files = sorted(fixture.rglob("*.yaml")) if fixture.is_dir() else [fixture]
     return sorted(
-        (str(path.relative_to(fixture.parent)), line)
+        (path.relative_to(ROOT).as_posix(), line)  # a path's identity: repository-relative
         for path in files
         for line in expected_lines(path, rule_id)
     )

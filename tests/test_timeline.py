@@ -179,7 +179,7 @@ def test_a_finding_carries_the_timeline_the_run_confirms(tmp_path, linkerd_versi
     args = ("check", "--select", "grace-period-too-short", str(tmp_path))
     code, out, _ = run_cli(*args, "--show-timeline")
     assert code == 1
-    findings = out.split(str(tmp_path / "web.yaml"))[1:]  # each finding with its chart
+    findings = re.split(r"^\S*web\.yaml:", out, flags=re.M)[1:]  # each finding, its chart
     assert len(findings) == (1 if linkerd_version else 2)  # one per mesh that injects
     for finding in findings:
         chart = [line.strip() for line in finding.splitlines() if line.startswith("    ")]

@@ -100,11 +100,12 @@ def _repository_url() -> str | None:
     return _REPOSITORY[0]
 
 
-def _uri(path: str, root: Path) -> str:
-    """The path relative to the root, percent-encoded from the file name's own bytes."""
+def _uri(path: str, root: Path, read_as: dict[str, str] | None = None) -> str:
+    """The path relative to the root, percent-encoded from the file name's own bytes; a
+    finding's path is its identity, resolved through `read_as` to the file read."""
     if path == "-":
         return "stdin"
-    absolute = Path(os.path.abspath(path))
+    absolute = Path(os.path.abspath((read_as or {}).get(path, path)))
     try:
         relative = absolute.relative_to(root)
     except ValueError:
@@ -127,8 +128,8 @@ def _location(uri: str, line: int, column: int, message: str | None = None) -> o
     )
 
 
-def _result(finding, index: int, root: Path) -> om.Result:
-    uri = _uri(finding.path, root)
+def _result(finding, index: int, root: Path, read_as: dict[str, str]) -> om.Result:
+    uri = _uri(finding.path, root, read_as)
     location = _location(uri, finding.line, finding.column)
     if finding.kind:
         name = "/".join(p for p in (finding.kind, finding.namespace, finding.name) if p)
@@ -157,7 +158,8 @@ def _result(finding, index: int, root: Path) -> om.Result:
         related = [_location(_uri(path, root), line, column, "rendered by Helm here")]
     if finding.related:
         path, line, column, text = finding.related
-        related = [*(related or []), _location(_uri(path, root), line, column, printable(text))]
+        uri = _uri(path, root, read_as)
+        related = [*(related or []), _location(uri, line, column, printable(text))]
     for number, place in enumerate(related or ()):
         place.id = number
     suppressions = None
@@ -194,8 +196,21 @@ def _message(finding: Finding) -> om.Message:
     return om.Message(text=text, markdown=timeline.markdown(finding.message, finding.timeline))
 
 
+def _repository(start: str) -> str:
+    """The git top level above `start`, else `start`."""
+    directory = os.path.abspath(start)
+    while not os.path.exists(os.path.join(directory, ".git")):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.abspath(start)
+        directory = parent
+    return directory
+
+
 def build(report: Report) -> om.SarifLog:
-    root = Path(os.path.abspath(report.sarif.get("srcroot") or os.getcwd()))
+    # paths relative to the repository the run starts in, unless --srcroot says otherwise
+    root = Path(os.path.abspath(report.sarif.get("srcroot") or _repository(os.getcwd())))
+    read_as = report.sarif.get("read_as") or {}
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {rule.id: i for i, rule in enumerate(rules)}
     category = report.sarif.get("category") or "sidecarlint"
@@ -214,7 +229,9 @@ def build(report: Report) -> om.SarifLog:
             "%SRCROOT%": om.ArtifactLocation(uri=root.as_uri().rstrip("/") + "/")
         },
         column_kind="unicodeCodePoints",
-        results=[_result(f, index[f.rule], root) for f in report.findings if f.rule in index],
+        results=[
+            _result(f, index[f.rule], root, read_as) for f in report.findings if f.rule in index
+        ],
         language=None,
         newline_sequences=None,
     )
