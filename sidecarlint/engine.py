@@ -279,7 +279,8 @@ def _drawn(finding: Finding, facts: Facts, ruleset: Ruleset) -> Finding:
     from sidecarlint import termination
 
     context = ruleset.active[finding.rule].context
-    drawn = termination.under(finding.timeline, facts.seen_from(finding.path), context)
+    seen = facts.seen_from(finding.seen_from or finding.path)
+    drawn = termination.under(finding.timeline, seen, context)
     return finding._replace(timeline=drawn)
 
 
@@ -293,7 +294,8 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
             kept.append(_drawn(finding, facts, ruleset))
             continue
         active = ruleset.active[finding.rule]
-        seen = facts.seen_from(finding.path)  # the Namespaces written beside the finding
+        # the Namespaces written beside the finding (or the overlay it was built in)
+        seen = facts.seen_from(finding.seen_from or finding.path)
         key = (
             finding.rule,
             finding.pending,

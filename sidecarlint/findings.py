@@ -59,6 +59,9 @@ class Finding(NamedTuple):
     related: tuple[str, int, int, str] | None = None
     # A condition on the whole run that its rule's family settles (see engine.settle).
     pending: tuple = ()
+    # The file whose folder decides which Namespace objects the finding sees, when it is
+    # reported elsewhere (a kustomize finding moved to its base: the overlay's).
+    seen_from: str | None = None
     fingerprint: str = ""
     # The pod's timeline (`timeline.Timeline`) for a shutdown finding: drawn by the text
     # output with --show-timeline and in SARIF's message.markdown.

@@ -88,7 +88,7 @@ def _search(files: list[str], patterns: list[re.Pattern]) -> tuple[str, int, int
     return None
 
 
-_KEY = re.compile(r"\s*(?:-\s*)?([A-Za-z][\w.-]*):")
+_KEY = re.compile(r"\s*(?:-\s*)?([A-Za-z][\w./-]*):")
 
 
 def key_on_line(lines: list[str], line: int) -> str | None:

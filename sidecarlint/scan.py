@@ -180,7 +180,8 @@ def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) 
     output = f"{os.path.normpath(directory)} (kustomize build output)"
     loaded = load_text(output, rendered.text)
     linted = lint_file(loaded, output, ruleset)
-    origins = _Origins(loaded, rendered.origin_root, options)
+    origins = _Origins(loaded, rendered.origin_root, options, directory, display)
+    origins.signal_keys = ruleset.catalog.pod_signal_keys
     findings = [
         origins.at_origin(finding)
         or finding._replace(
@@ -201,20 +202,40 @@ class _Origins:
     written (the `config.kubernetes.io/origin` annotation), when the overlays left that part
     of it as written: then every overlay built on a base reports it once, at the base."""
 
-    def __init__(self, loaded, root: str | None, options: ScanOptions) -> None:
+    def __init__(
+        self,
+        loaded,
+        root: str | None,
+        options: ScanOptions,
+        overlay: str | None = None,
+        kustomization: str | None = None,
+    ) -> None:
         self.documents = loaded.documents
         self.built_positions = loaded.positions
         self.lines = loaded.text.splitlines()
         self.root = root
         self.options = options
+        self.overlay = overlay  # the folder rendered, whose patches and images change objects
+        self.kustomization = kustomization  # its kustomization file, as reported
         self.files: dict[str, object] = {}
+        # pod labels and annotations a mesh or a rule reads: an overlay that changes one of
+        # them changes what a pod-level finding says
+        self.signal_keys: frozenset[str] = frozenset()
+
+    def _read(self, path: str):
+        from sidecarlint.loader import read_file
+
+        found = self.files.get(path)
+        if found is None:
+            found = self.files[path] = read_file(path, self.options.max_bytes)
+        return found
 
     def at_origin(self, finding: Finding) -> Finding | None:
         from sidecarlint.loader import read_file
         from sidecarlint.render import ORIGIN
         from sidecarlint.workloads import dig, find_workloads
 
-        if self.root is None or not finding.kind or finding.pending:
+        if self.root is None or not finding.kind:
             return None
         document = None
         for candidate in self.documents:  # the document the finding's line falls in
@@ -240,22 +261,112 @@ class _Origins:
             if theirs.name not in (ours.name or ""):
                 continue
             pair = _same_part(ours.pod, theirs.pod, finding.container)
-            if pair is None:
-                return None  # the overlay changed it: reported for the overlay
+            if finding.container is None and not self._same_signals(ours, theirs):
+                pair = None
+            if pair is None:  # the overlay changed it: reported for the overlay, where it did
+                return self.at_change(finding, ours, theirs)
             built, node = pair
             start = self.built_positions.of(built)
             if start is not None and start[0] == finding.line:  # the finding is the node
                 position = base.positions.of(node) or (1, 1)
             else:  # a key of it: the same key as written
                 position = self._position(base.positions, node, finding.line)
-            shown = os.path.relpath(path) if not os.path.isabs(finding.path) else path
-            return finding._replace(
-                path=shown,
-                line=position[0],
-                column=position[1],
-                rendered=(finding.path, finding.line, finding.column),
-            )
+            return self._moved(finding, path, position)
         return None
+
+    def _same_signals(self, ours, theirs) -> bool:
+        """Whether the pod's annotations, and the labels a mesh or rule reads, are as
+        written (a pod-level finding can rest on them: an injection signal, a drain)."""
+        for key in ("annotations", "labels"):
+            built, written = ours.pod_metadata.get(key), theirs.pod_metadata.get(key)
+            built = built if isinstance(built, dict) else {}
+            written = written if isinstance(written, dict) else {}
+            if key == "labels":
+                built = {k: v for k, v in built.items() if k in self.signal_keys}
+                written = {k: v for k, v in written.items() if k in self.signal_keys}
+            if built != written:
+                return False
+        return True
+
+    def at_change(self, finding: Finding, ours, theirs) -> Finding | None:
+        """A finding on a part the overlay changed, at the change: the container (or the
+        key of the pod) in the overlay's strategic-merge patch that touches it, else the
+        overlay's `images:` entry for its image; None when neither says (the overlay's
+        kustomization file, line 1)."""
+        from sidecarlint import kustomize
+        from sidecarlint.workloads import find_workloads
+
+        if self.overlay is None:
+            return None
+        for path in sorted(kustomize.patch_files(self.overlay)):
+            if not inside(path, self.options.bounds) or not os.path.isfile(path):
+                continue
+            patch = self._read(path)
+            for document in patch.documents:
+                for written in find_workloads(document.data):
+                    if written.kind != ours.kind or not written.name:
+                        continue
+                    if written.name not in (ours.name or "") or written.label != finding.pod:
+                        continue
+                    node, built = written.pod, ours.pod
+                    if finding.container is not None:
+                        node = _container(written.pod, finding.container)
+                        built = _container(ours.pod, finding.container)
+                        if node is None:
+                            continue
+                    start = self.built_positions.of(built) if built is not None else None
+                    if start is not None and start[0] == finding.line:  # the node itself
+                        position = patch.positions.of(node) or (1, 1)
+                    else:  # a key of it: the same key in the patch
+                        position = self._position(patch.positions, node, finding.line)
+                    return self._moved(finding, path, position)
+        found = self._key_in_patches(finding, ours)
+        if found is not None:
+            return found
+        if finding.container is not None and self.kustomization:
+            image = _image_of(theirs.pod, finding.container)
+            if image:
+                position = _images_entry(self._read(self.kustomization), image)
+                if position is not None:
+                    return self._moved(finding, self.kustomization, position)
+        return None
+
+    def _key_in_patches(self, finding: Finding, ours) -> Finding | None:
+        """The key on the finding's line (an injection signal, a grace period), where a
+        strategic-merge patch of the same object writes it."""
+        from sidecarlint import kustomize
+        from sidecarlint.helm_sources import key_on_line
+
+        key = key_on_line(self.lines, finding.line)
+        if not key:
+            return None
+        for path in sorted(kustomize.patch_files(self.overlay or "")):
+            if not inside(path, self.options.bounds) or not os.path.isfile(path):
+                continue
+            patch = self._read(path)
+            for document in patch.documents:
+                data = document.data
+                metadata = data.get("metadata") if isinstance(data, dict) else None
+                name = metadata.get("name") if isinstance(metadata, dict) else None
+                if data.get("kind") != ours.kind or not isinstance(name, str):
+                    continue
+                if name not in (ours.name or ""):
+                    continue
+                holder = _holding(data, key)
+                position = patch.positions.of_key(holder, key) if holder is not None else None
+                if position:
+                    return self._moved(finding, path, position)
+        return None
+
+    def _moved(self, finding: Finding, path: str, position: tuple[int, int]) -> Finding:
+        shown = os.path.relpath(path) if not os.path.isabs(finding.path) else path
+        return finding._replace(
+            path=shown,
+            line=position[0],
+            column=position[1],
+            rendered=(finding.path, finding.line, finding.column),
+            seen_from=self.kustomization,  # the overlay's Namespaces, not the base's folder
+        )
 
     def _position(self, positions, node: dict, line: int) -> tuple[int, int]:
         """The written line of the key the finding's built line holds, in `node`."""
@@ -267,6 +378,54 @@ class _Origins:
             if found:
                 return found
         return positions.of(node) or (1, 1)
+
+
+def _holding(node: object, key: str, budget: list[int] | None = None) -> dict | None:
+    """The first mapping under `node` that has `key` (a bounded walk of a patch)."""
+    budget = [10_000] if budget is None else budget
+    stack = [node]
+    while stack and budget[0] > 0:
+        budget[0] -= 1
+        current = stack.pop()
+        if isinstance(current, dict):
+            if key in current:
+                return current
+            stack.extend(reversed(list(current.values())))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
+    return None
+
+
+def _container(pod: dict, name: str) -> dict | None:
+    from sidecarlint.workloads import containers
+
+    for key in ("initContainers", "containers"):
+        for container in containers(pod, key):
+            if container.get("name") == name:
+                return container
+    return None
+
+
+def _image_of(pod: dict, name: str) -> str | None:
+    """The image repository of the container `name` as written (no tag or digest)."""
+    from sidecarlint.catalog import image_repository
+    from sidecarlint.workloads import containers
+
+    for key in ("initContainers", "containers"):
+        for container in containers(pod, key):
+            if container.get("name") == name and isinstance(container.get("image"), str):
+                return image_repository(container["image"])
+    return None
+
+
+def _images_entry(loaded, image: str) -> tuple[int, int] | None:
+    """Where the kustomization's `images:` names `image` (the entry that overrides it)."""
+    data = loaded.documents[0].data if loaded.documents else None
+    entries = data.get("images") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and entry.get("name") == image:
+            return loaded.positions.of(entry)
+    return None
 
 
 def _same_part(ours: dict, theirs: dict, container: str | None) -> tuple[dict, dict] | None:

@@ -260,11 +260,35 @@ def test_kustomize_overlay_is_rendered_and_attributed_to_it(tmp_path, monkeypatc
     _overlay(tmp_path)
     monkeypatch.chdir(tmp_path)
     code, findings = lint_json("overlays/prod")
-    assert [(f["rule"], f["path"], f["name"], f["container"]) for f in findings] == [
-        ("job-legacy-sidecar", "overlays/prod/kustomization.yaml", "prod-report", "cloud-sql-proxy")
+    # the container the overlay's patch adds: reported in the patch, where it is written
+    assert [(f["rule"], f["path"], f["line"], f["name"], f["container"]) for f in findings] == [
+        ("job-legacy-sidecar", "overlays/prod/proxy.yaml", 9, "prod-report", "cloud-sql-proxy")
     ]
-    assert "kustomize build output" in findings[0]["message"]
     assert code == 1
+
+
+@needs_kustomize
+def test_a_finding_the_patch_does_not_explain_stays_at_the_overlay(tmp_path, monkeypatch):
+    """A JSON 6902 patch names no container: the finding stays the overlay's, at its
+    kustomization file, saying where in the build output it is."""
+    _overlay(tmp_path)
+    overlay = tmp_path / "overlays" / "prod"
+    (overlay / "kustomization.yaml").write_text(
+        textwrap.dedent("""\
+        resources: [../../base]
+        namePrefix: prod-
+        patches:
+          - target: {kind: Job, name: report}
+            patch: |
+              - op: add
+                path: /spec/template/spec/containers/-
+                value: {name: cloud-sql-proxy, image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2}
+        """)
+    )
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json("overlays/prod")
+    assert [(f["path"], f["line"]) for f in findings] == [("overlays/prod/kustomization.yaml", 1)]
+    assert "kustomize build output" in findings[0]["message"]
 
 
 def test_without_kustomize_the_files_are_linted_one_by_one(tmp_path, monkeypatch):
@@ -442,6 +466,75 @@ def test_kustomize_findings_point_where_the_object_was_written(tmp_path, monkeyp
     _, findings = lint_json("one", "two", "three", "--select", "job-legacy-sidecar")
     assert [(f["path"], f["line"], f["name"]) for f in findings] == [
         ("base/job.yaml", 12, "one-migrate"),  # one and two: once, at the base's line
-        ("three/kustomization.yaml", 1, "three-migrate"),  # three changed the sidecar
+        ("three/kustomization.yaml", 3, "three-migrate"),  # three's images: entry changed it
     ]
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def _job_base(root):
+    (root / "base").mkdir(parents=True)
+    (root / "base" / "job.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: migrate
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+                - name: migrate
+                  image: example.com/migrate:1
+        """)
+    )
+    (root / "base" / "kustomization.yaml").write_text("resources: [job.yaml]\n")
+
+
+@needs_kustomize
+def test_an_injection_signal_a_patch_adds_is_reported_at_the_patch(tmp_path, monkeypatch):
+    """The base Job is clean; the overlay's patch annotates it for Consul: the finding is
+    the overlay's, at the annotation in its patch (hashicorp/consul-k8s acceptance layout)."""
+    _job_base(tmp_path)
+    overlay = tmp_path / "inject"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: patch.yaml\n"
+    )
+    (overlay / "patch.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: migrate
+        spec:
+          template:
+            metadata:
+              annotations:
+                "consul.hashicorp.com/connect-inject": "true"
+        """)
+    )
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json("inject", "--select", "job-injected-legacy-sidecar")
+    assert [(f["path"], f["line"], f["column"]) for f in findings] == [("inject/patch.yaml", 9, 9)]
+
+
+@needs_kustomize
+def test_an_unchanged_base_job_sees_the_namespace_its_overlay_declares(tmp_path, monkeypatch):
+    """The overlay puts the base Job in its own Namespace, labelled for Istio: the finding
+    is at the base's line (the overlay changed nothing in the pod), and the Namespace that
+    decides it is the overlay's, though the base's folder is not below the overlay's."""
+    _job_base(tmp_path)
+    overlay = tmp_path / "overlays" / "team"
+    overlay.mkdir(parents=True)
+    (overlay / "namespace.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n"
+        "  labels: {istio-injection: enabled}\n"
+    )
+    (overlay / "kustomization.yaml").write_text(
+        "namespace: team\nresources: [../../base, namespace.yaml]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json("overlays/team", "--select", "job-injected-legacy-sidecar")
+    assert [(f["path"], f["line"]) for f in findings] == [("base/job.yaml", 8)]  # its pod
+    assert "namespace 'team' has istio-injection: enabled" in findings[0]["message"]
