@@ -30,6 +30,7 @@ ENTRY_KEYS = {
     "mesh_init",
     "startup_probe",
     "probe_note",
+    "probe_requires",
     "quit",
     "stop",
     "inject",
@@ -48,6 +49,7 @@ INJECT_KEYS = {
     "native_default",
     "native_since",
     "native_shape",
+    "native_switch",
     "charts",
     "namespace_gate",
     "disable_fix",
@@ -76,6 +78,7 @@ class Sidecar:
         stop: dict | None = None,
         inject: dict | None = None,
         workload: dict | None = None,
+        probe_requires: list | None = None,
     ) -> None:
         self.id = id
         self.title = title
@@ -85,6 +88,8 @@ class Sidecar:
         self.mesh_init = [] if mesh_init is None else mesh_init
         self.startup_probe = startup_probe
         self.probe_note = probe_note
+        # what shows the container serves the probe (args or env), when the probe has a note
+        self.probe_requires = [] if probe_requires is None else probe_requires
         self.quit = [] if quit is None else quit
         self.stop = {} if stop is None else stop
         self.inject = inject
@@ -98,6 +103,47 @@ class Sidecar:
     @property
     def provides_access(self) -> bool:
         return self.category in ACCESS_CATEGORIES
+
+    def probe_serves(self, container: dict) -> bool:
+        """Whether adding the catalogue's startup probe to `container` is safe: the probe
+        needs nothing (no `probe_note`), or the container shows each `probe_requires` (a
+        flag, with its value, in its args or command, or the env variable that sets it).
+        A probe that a container does not serve would keep the pod from ever starting."""
+        if not self.startup_probe:
+            return False
+        if not self.probe_note:
+            return True
+        if not self.probe_requires:
+            return False
+        words = [
+            w for w in (container.get("command"), container.get("args")) if isinstance(w, list)
+        ]
+        flat = [str(w) for group in words for w in group]
+        env = {
+            e.get("name"): str(e.get("value"))
+            for e in container.get("env") or []
+            if isinstance(e, dict) and "value" in e
+        }
+        for need in self.probe_requires:
+            flag, value = need["arg"], need.get("value")
+            given = [
+                w.partition("=")[2] if "=" in w else "true" for w in flat if w.split("=")[0] == flag
+            ]
+            if need.get("env") in env:
+                given.append(env[need["env"]])
+            wanted = value if value is not None else "true"
+            if not any(g.strip('"').lower() == wanted for g in given):
+                return False
+        return True
+
+    @functools.cached_property
+    def probe_flow(self) -> str | None:
+        """The startup probe to add, as one line of YAML flow style (`check --fix`)."""
+        if not self.startup_probe:
+            return None
+        return yaml.safe_dump(
+            self.startup_probe, default_flow_style=True, width=1000, sort_keys=False
+        ).strip()
 
     @functools.cached_property
     def probe_hint(self) -> str:
@@ -309,6 +355,15 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
                 f'{where}: sidecars.{sidecar_id}.inject.native_since: must be {{version: "1.27", '
                 'kube: "1.33"}'
             )
+        switch = inject.get("native_switch")
+        if switch is not None and not (
+            isinstance(switch, dict)
+            and set(switch) == {"key", "value"}
+            and all(isinstance(v, str) and v and "\n" not in v for v in switch.values())
+        ):
+            raise CatalogError(
+                f"{where}: sidecars.{sidecar_id}.inject.native_switch: must be {{key, value}}"
+            )
         charts = inject.get("charts", [])
         if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
             raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.charts: must be chart names")
@@ -368,7 +423,22 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
         stop=dict(stop),
         inject=inject,
         workload=_workload(raw.get("workload"), f"{where}: sidecars.{sidecar_id}.workload"),
+        probe_requires=_requirements(raw.get("probe_requires"), f"{where}: sidecars.{sidecar_id}"),
     )
+
+
+def _requirements(raw: object, where: str) -> list:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(
+        isinstance(item, dict)
+        and set(item) <= {"arg", "value", "env"}
+        and isinstance(item.get("arg"), str)
+        and all(isinstance(v, str) for v in item.values())
+        for item in raw
+    ):
+        raise CatalogError(f"{where}.probe_requires: must be a list of {{arg, value, env}}")
+    return raw
 
 
 def _workload(raw: object, where: str) -> dict:

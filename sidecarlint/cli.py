@@ -159,7 +159,8 @@ def console_main() -> None:
 @click.option(
     "--srcroot",
     type=click.Path(file_okay=False),
-    help="The repository root SARIF paths are relative to (default: current folder).",
+    help="The folder SARIF paths are relative to (default: the git top level of the current "
+    "folder).",
 )
 @click.option(
     "--sarif-category",
@@ -235,6 +236,19 @@ def console_main() -> None:
     is_flag=True,
     help="Text output: the pod's timeline under each shutdown finding (see `timeline`).",
 )
+@click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="Make the edits the rules know (grace period, startup probe, native switch) in the "
+    "files, then report what is left.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print those edits as a unified diff (for git apply) and write nothing.",
+)
 def check(
     paths,
     output_format,
@@ -265,6 +279,8 @@ def check(
     color,
     show_source,
     show_timeline,
+    apply_fixes,
+    show_diff,
 ) -> None:
     """Lint manifests in PATHS (files or folders; '-' reads standard input; default '.')."""
     from sidecarlint.api import LintOptions, UsageError, lint
@@ -295,11 +311,47 @@ def check(
         stdin_filename=stdin_filename,
         timelines=show_timeline or output_format == "sarif",
     )
+    if apply_fixes and show_diff:
+        _fail("--fix and --diff: choose one (--diff shows what --fix would write)")
     try:
         baseline = _read_baseline(baseline_path) if baseline_path else None
         result = lint(paths, options)
+        if apply_fixes or show_diff:
+            from sidecarlint import fixes
+            from sidecarlint.report import plural
+
+            wanted = result.findings
+            if baseline is not None:
+                from sidecarlint.findings import with_fingerprints
+
+                wanted = [f for f in with_fingerprints(wanted) if f.fingerprint not in baseline]
+            changes = fixes.file_fixes(wanted, result.read_as)
+            edits = sum(1 for f in wanted if f.fix is not None and not f.suppressed)
+            if show_diff:
+                # the files' own bytes: CRLF lines and undecodable names stay as they are
+                sys.stdout.flush()
+                sys.stdout.buffer.write(
+                    fixes.unified_diff(changes).encode("utf-8", "surrogateescape")
+                )
+                sys.stdout.flush()
+                click.echo(
+                    f"sidecarlint: {plural(edits, 'edit')} in {plural(len(changes), 'file')} "
+                    "(nothing written)",
+                    err=True,
+                )
+                sys.exit(1 if changes and not exit_zero else 0)
+            fixes.write(changes)
+            click.echo(
+                f"sidecarlint: fixed {plural(len(changes), 'file')} ({plural(edits, 'edit')})",
+                err=True,
+            )
+            if changes:
+                result = lint(paths, options)  # what is left
     except UsageError as exc:
         _fail(str(exc))
+        return
+    except OSError as exc:
+        _fail(f"cannot write a fix: {exc.strerror or exc}")
         return
     except KeyboardInterrupt:
         click.echo("sidecarlint: interrupted", err=True)

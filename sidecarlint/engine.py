@@ -223,11 +223,48 @@ def _lint_workload(
                 continue  # the rule cannot apply: skip it without evaluating anything
         for hit in active.hits(workload, context):
             finding = make_finding(active, hit, workload, document, loaded.positions, path)
+            if active.rule.fix is not None and document.source is None:
+                finding = _with_fix(
+                    finding, active, hit, workload, container_of(hit, workload), loaded
+                )
             declaration = annotations.get(active.id) or suppressions.comment_for(
                 active.id, finding.line
             )
             findings.append(suppressed(finding, declaration))
     return findings
+
+
+def container_of(hit: Hit, workload: Workload) -> dict | None:
+    """The container a hit is about, or None for the pod."""
+    if hit.container is NO_CONTAINER or hit.node is workload.pod:
+        return None
+    if isinstance(hit.container, dict):
+        return hit.container
+    return owner_container(workload, hit.node)
+
+
+def _with_fix(
+    finding: Finding, active: ActiveRule, hit: Hit, workload: Workload, container, loaded
+) -> Finding:
+    """The finding with the edit its rule's `fix:` makes (fixes.py), its key and value
+    filled from the hit's fields; a pending finding's are filled when it is settled."""
+    from sidecarlint import fixes
+
+    spec = active.rule.fix
+    key = spec["key"] if hit.pending else fixes.filled(spec["key"], hit.fields)
+    value = spec["value"] if hit.pending else fixes.filled(spec["value"], hit.fields)
+    if key is None or value is None:
+        return finding
+    mapping, nest = fixes.target(spec["in"], workload, container)
+    if not isinstance(mapping, dict) or not mapping:
+        return finding  # nowhere to write it (a pod template without metadata)
+    if nest is not None:
+        key, value = nest, "{" + f"{key}: {value}" + "}"
+    edit, why = fixes.edit_for(mapping, key, value, loaded.positions, loaded.lines)
+    if edit is None:  # said in the message: the user fixes it by hand
+        note = f" (check --fix leaves this one: {why})"
+        return finding._replace(message=finding.message + note)
+    return finding._replace(fix=edit)
 
 
 def make_finding(
@@ -284,6 +321,16 @@ def _drawn(finding: Finding, facts: Facts, ruleset: Ruleset) -> Finding:
     return finding._replace(timeline=drawn)
 
 
+def _filled_fix(edit, fields: dict | None):
+    """A pending finding's edit, its placeholders filled from the settled hit's fields."""
+    if edit is None:
+        return None
+    from sidecarlint.fixes import filled
+
+    text = filled(edit.text, fields)
+    return None if text is None else edit._replace(text=text)
+
+
 def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Finding]:
     """Decide the pending findings, now that every input was read: each one's rule family
     says which hits its condition turns into under the run's facts (none drops it)."""
@@ -315,6 +362,7 @@ def settle(findings: list[Finding], facts: Facts, ruleset: Ruleset) -> list[Find
                 severity=active.severity_of(hit.message),
                 pending=(),
                 related=hit.related or finding.related,
+                fix=_filled_fix(finding.fix, hit.fields),
             )
             for hit in hits
         )

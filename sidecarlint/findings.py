@@ -63,6 +63,9 @@ class Finding(NamedTuple):
     # reported elsewhere (a kustomize finding moved to its base: the overlay's).
     seen_from: str | None = None
     fingerprint: str = ""
+    # The edit that fixes it (`fixes.Edit`), from its rule's `fix:`; None when there is none
+    # or it cannot be made keeping the text as written.
+    fix: object = None
     # The pod's timeline (`timeline.Timeline`) for a shutdown finding: drawn by the text
     # output with --show-timeline and in SARIF's message.markdown.
     timeline: object = None

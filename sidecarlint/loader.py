@@ -137,6 +137,14 @@ class LoadedFile:
         # `# sidecarlint: ignore[rule, ...] reason` comments: line → (rule ids, reason, column)
         self.ignores = {} if ignores is None else ignores
 
+    @property
+    def lines(self) -> list[str]:
+        """The text's lines without their endings (made when first asked for: a fix)."""
+        found = self.__dict__.get("_lines")
+        if found is None:
+            found = self.__dict__["_lines"] = self.text.splitlines()
+        return found
+
 
 # ---------------------------------------------------------------------------------------
 # Reading bytes into text

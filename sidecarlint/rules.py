@@ -42,6 +42,7 @@ RULE_KEYS = {
     "params",
     "docs",
     "needs",
+    "fix",
 }
 DOC_KEYS = ("what", "why", "example", "use_instead", "references")
 PARAM_TYPES = {"int": int, "number": (int, float), "string": str, "bool": bool, "list": list}
@@ -86,6 +87,7 @@ class Rule:
         self.tags: list[str] = []
         self.precision = "high"
         self.needs: tuple[str, ...] = ()  # pod keys of which at least one must be present
+        self.fix: dict | None = None  # the edit that fixes a finding (see fixes.py)
         # The Python code of a built-in rule, from its family module.
         self.check: Callable[..., Iterator[Hit]] | None = None
         self.gather: Callable | None = None
@@ -232,6 +234,23 @@ def parse_rule(rule_id: str, data: object, origin: str, builtin: bool = False) -
     if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
         raise _fail(origin, "needs", "must be a list of pod spec keys, e.g. [initContainers]")
     rule.needs = tuple(needs)
+    fix = data.get("fix")
+    if fix is not None:
+        from sidecarlint.fixes import FIX_TARGETS
+
+        if (
+            not isinstance(fix, dict)
+            or set(fix) - {"in", "key", "value", "note"}
+            or fix.get("in") not in FIX_TARGETS
+            or not all(isinstance(fix.get(k), str) and fix[k] for k in ("key", "value"))
+        ):
+            raise _fail(
+                origin,
+                "fix",
+                f"must be {{in: {' | '.join(FIX_TARGETS)}, key: KEY, value: VALUE}} "
+                "(templates filled from the message's fields)",
+            )
+    rule.fix = fix
     tags = data.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _fail(origin, "tags", "must be a list of strings")

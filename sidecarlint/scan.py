@@ -63,6 +63,8 @@ def scan_input(item: Input, ruleset: Ruleset, options: ScanOptions) -> Linted:
     if any(finding.source for finding in linted.findings):  # Helm output: point at templates
         roots = list(options.chart_roots) or ["."]
         return _at_templates(linted, loaded.text, item.path, roots, ruleset, options)
+    if item.kind == "stdin":  # not a file on disk: nothing to edit
+        return linted._replace(findings=[f._replace(fix=None) for f in linted.findings])
     return linted
 
 
@@ -83,7 +85,10 @@ def _at_templates(
     that names a file outside the repository (not read)."""
     from sidecarlint.helm_sources import map_findings, outside
 
-    findings = map_findings(linted.findings, text, roots, options.bounds)
+    # an edit is made at the positions of the text read: Helm output is never edited
+    findings = [
+        f._replace(fix=None) for f in map_findings(linted.findings, text, roots, options.bounds)
+    ]
     for source in sorted({f.source for f in linted.findings if f.source}):
         if outside(source, roots, options.bounds):
             finding = ruleset.finding("outside-repository", "source", {"source": source}, path)
@@ -183,14 +188,16 @@ def _lint_kustomization(directory: str, ruleset: Ruleset, options: ScanOptions) 
     origins = _Origins(loaded, rendered.origin_root, options, directory, display)
     origins.signal_keys = ruleset.catalog.pod_signal_keys
     findings = [
-        origins.at_origin(finding)
-        or finding._replace(
-            message=f"{finding.message} (line {finding.line} of the kustomize build output)",
-            path=display,
-            line=1,
-            column=1,
-            rendered=(output, finding.line, finding.column),
-        )
+        (
+            origins.at_origin(finding)
+            or finding._replace(
+                message=f"{finding.message} (line {finding.line} of the kustomize build output)",
+                path=display,
+                line=1,
+                column=1,
+                rendered=(output, finding.line, finding.column),
+            )
+        )._replace(fix=None)  # positions of the build output: kustomize output is not edited
         for finding in linted.findings
     ]
     linted.facts.relocate(display)  # a Namespace it declares is "in this overlay"

@@ -115,3 +115,13 @@ def test_the_timeline_shown_is_the_one_drawn():
     result = _run(command.removeprefix("$ "), ROOT)  # the installed command, as a user runs it
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown
+
+
+def test_the_diff_shown_is_the_one_made():
+    """The README's `--diff` is the command's output on the example, run from the root."""
+    [block] = [text for lang, text in BLOCKS if lang == "text" and "$ sidecarlint check" in text]
+    command, _, shown = block.partition("\n")
+    result = _run(command.removeprefix("$ ") + " 2>/dev/null || test $? = 1", ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
+    assert shown.startswith("--- a/examples/payments-deployment.yaml\n")

@@ -63,13 +63,17 @@ def _shared(value: tuple) -> tuple:
     return _SHARED.setdefault(value, value)
 
 
-def _fields(sidecar, kind: str, why: str, context: CheckContext) -> dict:
+def _fields(sidecar, kind: str, why: str, context: CheckContext, forced: str | None = None) -> dict:
     inject = sidecar.inject or {}
     fixes = []
     if context.natives_apply and inject.get("native_fix"):
         fixes.append(inject["native_fix"])
     fixes += [inject[k] for k in ("disable_fix", "quit_fix") if inject.get(k)]
-    return {"title": sidecar.title, "kind": kind, "why": why, "fixes": "; or ".join(fixes)}
+    fields = {"title": sidecar.title, "kind": kind, "why": why, "fixes": "; or ".join(fixes)}
+    switch = inject.get("native_switch")
+    if switch and context.natives_apply and forced != "legacy":  # the fix `check --fix` makes
+        fields["switch_key"], fields["switch_value"] = switch["key"], switch["value"]
+    return fields
 
 
 class Planned(NamedTuple):
@@ -246,7 +250,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
             namespace = planned.namespace
             by_namespace.append((planned.sidecar.id, planned.forced))
         elif planned.forced == "legacy" and planned.namespace is None:
-            fields = _fields(planned.sidecar, workload.description, planned.why, context)
+            fields = _fields(planned.sidecar, workload.description, planned.why, context, "legacy")
             yield Hit(planned.node, "default", fields, planned.key, NO_CONTAINER)
         else:
             pending = (("legacy", planned.condition),)
@@ -266,7 +270,8 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
             return []
         sidecar = context.catalog.by_id(condition[1][0])
         related = signal_place(condition[1], facts)
-        return [Hit(None, "default", _fields(sidecar, kind, why, context), related=related)]
+        fields = _fields(sidecar, kind, why, context, condition[1][3])
+        return [Hit(None, "default", fields, related=related)]
     _, namespace, sidecars = condition
     hits = []
     for sidecar_id, forced in sidecars:
@@ -274,7 +279,7 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
         why = injected_as_legacy(condition, facts, context)
         if why is not None:
             sidecar = context.catalog.by_id(sidecar_id)
-            fields = _fields(sidecar, kind, why, context)
+            fields = _fields(sidecar, kind, why, context, forced)
             hits.append(Hit(None, "default", fields, related=signal_place(condition, facts)))
     return hits
 

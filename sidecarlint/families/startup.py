@@ -44,6 +44,8 @@ def native_sidecar_without_startup_probe(
             "reached": "",
         }
         if sidecar is not None:
+            if sidecar.probe_serves(container):  # what `check --fix` adds
+                fields["probe"] = sidecar.probe_flow
             if sidecar.category in NEEDED_AT_STARTUP:
                 yield Hit(container, "default", fields)
             else:

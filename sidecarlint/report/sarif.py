@@ -182,7 +182,46 @@ def _result(finding, index: int, root: Path, read_as: dict[str, str]) -> om.Resu
         partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
         suppressions=suppressions,
         properties={"podPath": printable(finding.pod_path)} if finding.pod_path else None,
+        fixes=_fixes(finding, uri, read_as),
     )
+
+
+def _fixes(finding: Finding, uri: str, read_as: dict[str, str]) -> list | None:
+    """The edit `check --fix` would make, as a SARIF fix: one replacement, in the file's own
+    newline (code scanning shows it as the suggested change)."""
+    edit = finding.fix
+    if edit is None or finding.suppressed:
+        return None
+    newline = "\n"
+    try:
+        with open(read_as.get(finding.path, finding.path), "rb") as handle:
+            if b"\r\n" in handle.read(1 << 16):
+                newline = "\r\n"
+    except OSError:
+        return None
+    region = om.Region(
+        start_line=edit.line,
+        start_column=edit.column,
+        end_line=edit.end_line,
+        end_column=edit.end_column,
+        byte_offset=None,
+        char_offset=None,
+    )
+    change = om.ArtifactChange(
+        artifact_location=om.ArtifactLocation(uri=uri, uri_base_id="%SRCROOT%"),
+        replacements=[
+            om.Replacement(
+                deleted_region=region,
+                inserted_content=om.ArtifactContent(text=edit.text.replace("\n", newline)),
+            )
+        ],
+    )
+    if (edit.line, edit.column) == (edit.end_line, edit.end_column):
+        what = f"add {edit.text.strip()}"
+    else:
+        what = f"set it to {edit.text}"
+    description = om.Message(text=printable(f"sidecarlint check --fix: {what}"))
+    return [om.Fix(artifact_changes=[change], description=description)]
 
 
 def _message(finding: Finding) -> om.Message:

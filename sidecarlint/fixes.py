@@ -1,0 +1,206 @@
+"""Fixes: the edit a finding's rule suggests (`fix:` in its rule file), made to the text at the
+positions the loader knows, so comments, key order, quoting and every other line stay as
+written; and applying them to files (`check --fix`), as a unified diff (`--diff`) or as
+SARIF `fixes`.
+
+A rule's `fix:` says which mapping to change (`in: pod`, `container` or `pod-annotations`),
+the key and the value (templates filled from the finding's fields). The edit replaces the
+key's scalar value when the key is there, else adds a line `key: value` to the mapping with
+its indentation. An edit that cannot keep the text's style (a flow-style mapping, an anchor,
+alias or merge key nearby) is not made: the finding keeps its advice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+from typing import NamedTuple
+
+FIX_TARGETS = ("pod", "container", "pod-annotations")
+_ALIASING = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+|<<\s*:")
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+class Edit(NamedTuple):
+    """Replace the text from (line, column) up to (end_line, end_column), 1-based, end
+    excluded, with `text` (lines end with "\\n"; written with the file's own newline)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+def filled(template: str, fields: dict | None) -> str | None:
+    """The template with its {placeholders} from `fields`, or None when one is missing."""
+    fields = fields or {}
+    if any(name not in fields for name in _PLACEHOLDER.findall(template)):
+        return None
+    return _PLACEHOLDER.sub(lambda m: str(fields[m.group(1)]), template)
+
+
+def edit_for(
+    mapping: object, key: str, value: str, positions, lines: list[str]
+) -> tuple[Edit | None, str]:
+    """The edit that makes `mapping` hold `key: value`; or None and why it cannot be made
+    keeping the text as written."""
+    if not isinstance(mapping, dict) or not mapping or "\n" in value or "\n" in key:
+        return None, "its place is not a mapping of its own"
+    start = positions.of(mapping)
+    if start is None or not 0 < start[0] <= len(lines):
+        return None, "its place is not in the file as written"
+    line, column = start
+    text = lines[line - 1]
+    if text[column - 1 : column] in ("{", "["):
+        return None, "it is written in flow style"
+    if _ALIASING.search(text):
+        return None, "an anchor, alias or merge key is on its line"
+    if key in mapping:
+        return _replace_value(
+            mapping, key, value, positions, lines
+        ), "its value is not a plain scalar"
+    indent = " " * (column - 1)
+    prefix = text[: column - 1]
+    if prefix.strip() == "":  # the mapping starts its own line: add the key before it
+        return Edit(line, 1, line, 1, f"{indent}{key}: {value}\n"), ""
+    # a list item (`- name: x`): add the key after the item's first line, when that line
+    # holds the whole of its first key (a one-line scalar) and nothing continues it
+    first = next(iter(mapping))
+    following = lines[line] if line < len(lines) else ""
+    if (
+        isinstance(mapping[first], (dict, list))
+        or positions.of_key(mapping, first) != start
+        or (following.strip() and len(following) - len(following.lstrip(" ")) > column - 1)
+        or not prefix.rstrip().endswith("-")
+    ):
+        return None, "its first line does not end where a new key can go"
+    if _ALIASING.search(following):
+        return None, "an anchor, alias or merge key is where the key would go"
+    return Edit(line + 1, 1, line + 1, 1, f"{indent}{key}: {value}\n"), ""
+
+
+def _replace_value(mapping: dict, key: str, value: str, positions, lines) -> Edit | None:
+    if isinstance(mapping[key], (dict, list)):
+        return None
+    where = positions.of_key(mapping, key)
+    if where is None:
+        return None
+    line, column = where
+    text = lines[line - 1]
+    match = re.compile(r"[^:]*:[ \t]*").match(text, column - 1)
+    if match is None:
+        return None
+    token = re.compile(r"[^\s#,}\]]+").match(text, match.end())
+    if token is None or token.group(0) == value:
+        return None
+    return Edit(line, token.start() + 1, line, token.end() + 1, value)
+
+
+def target(where: str, workload, container: object) -> tuple[object, str | None]:
+    """The mapping a fix of `where` changes, and the key to nest the value under when
+    that mapping must be made (a pod without annotations gets `annotations: {k: v}`)."""
+    if where == "pod":
+        return workload.pod, None
+    if where == "container":
+        return (container if isinstance(container, dict) else None), None
+    annotations = workload.pod_metadata.get("annotations")
+    if isinstance(annotations, dict) and annotations:
+        return annotations, None
+    if annotations is None and workload.pod_metadata:
+        return workload.pod_metadata, "annotations"
+    return None, None
+
+
+# ---------------------------------------------------------------------------------------
+# Applying edits to files
+
+
+class FileFix(NamedTuple):
+    path: str  # as reported (the file's identity)
+    read_as: str  # where it is read and written
+    before: bytes
+    after: bytes
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def apply_text(text: str, edits: list[Edit]) -> str:
+    """`text` with the edits made, last first (edits that overlap an earlier one are
+    dropped; the same edit twice is made once)."""
+    newline = _newline(text)
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        if line > len(lines):
+            return len(text)
+        return offsets[line - 1] + column - 1
+
+    made: list[tuple[int, int, str]] = []
+    unique = list(dict.fromkeys(edits))  # in the findings' order
+    # last position first; at one position, the last edit first, so that the texts of
+    # several edits there end up in the findings' order
+    for edit in sorted(reversed(unique), key=lambda e: (e.line, e.column), reverse=True):
+        start, end = offset(edit.line, edit.column), offset(edit.end_line, edit.end_column)
+        if made and end > made[-1][0]:
+            continue  # overlaps an edit already made
+        made.append((start, end, edit.text.replace("\n", newline)))
+    for start, end, new in made:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def file_fixes(findings, read_as: dict[str, str] | None) -> list[FileFix]:
+    """The fixed content of every file some finding has a fix for (UTF-8 files, with or
+    without a BOM; others are left alone)."""
+    by_path: dict[str, list[Edit]] = {}
+    for finding in findings:
+        if finding.fix is not None and not finding.suppressed:
+            by_path.setdefault(finding.path, []).append(finding.fix)
+    fixes = []
+    for path, edits in sorted(by_path.items()):
+        real = (read_as or {}).get(path, path)
+        try:
+            with open(real, "rb") as handle:
+                before = handle.read()
+            bom = before.startswith(b"\xef\xbb\xbf")
+            text = before[3 if bom else 0 :].decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        after = (b"\xef\xbb\xbf" if bom else b"") + apply_text(text, edits).encode("utf-8")
+        if after != before:
+            fixes.append(FileFix(path, real, before, after))
+    return fixes
+
+
+def unified_diff(fixes: list[FileFix]) -> str:
+    """The fixes as one unified diff that `git apply` (or `patch -p1`) applies."""
+    out = []
+    for fix in fixes:
+        before = fix.before.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        after = fix.after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        name = fix.path if not os.path.isabs(fix.path) else fix.path.lstrip("/")
+        lines = list(difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"))
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def write(fixes: list[FileFix]) -> None:
+    """Write each fixed file in place, through a temporary file beside it."""
+    for fix in fixes:
+        if os.path.islink(fix.read_as):
+            continue  # the link would become a file: its target is someone else's
+        mode = stat.S_IMODE(os.stat(fix.read_as).st_mode)
+        temporary = f"{fix.read_as}.sidecarlint-fix"
+        with open(temporary, "wb") as handle:
+            handle.write(fix.after)
+        os.chmod(temporary, mode)
+        os.replace(temporary, fix.read_as)

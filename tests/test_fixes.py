@@ -1,0 +1,293 @@
+"""`check --fix`, `--diff` and SARIF `fixes`: the edits the rules' `fix:` make, on copies of
+the fixtures and of real manifests from the corpus. The fixed findings disappear, no other
+finding appears, the files still parse, every other byte stays, a second run changes
+nothing, and the diff (through `git apply`) and the SARIF fixes give the same files."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, run_cli, run_with_args
+
+from sidecarlint.rules import builtin_rules
+
+FIXABLE = sorted(rule.id for rule in builtin_rules() if rule.fix)
+CORPUS = ROOT.parent / "shared" / "corpus"
+# real manifests with fixable rules' findings: a Linkerd CronJob, Argo Rollouts' analysis
+# job and Kyverno's chainsaw fixtures (the native switch); Dapr's job-publisher and the
+# Cloud SQL proxy's job example, which get no edit (see the test)
+CORPUS_FILES = [
+    "wild/linkerd__linkerd2/cli/cmd/testdata/inject_emojivoto_cronjob_nometa.golden.yml",
+    "plain/argoproj__argo-rollouts/examples__traffic-management__job.yaml",
+    "wild/dapr__dapr/tests/apps/job-publisher/service.yaml",
+    "wild/GoogleCloudPlatform__cloud-sql-proxy/examples/k8s-sidecar/job_with_sidecar.yaml",
+    "wild/kyverno__policies/linkerd/prevent-linkerd-pod-injection-override/chainsaw-test/good-podcontrollers.yaml",
+]
+
+
+def _fixtures() -> list:
+    found = []
+    for rule in FIXABLE:
+        for path in sorted((ROOT / "tests" / "rules" / rule).glob("bad-*.yaml")):
+            found.append(path)
+    return found
+
+
+def _repo(tmp_path, files) -> object:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for source in files:
+        shutil.copy(source, repo / source.name)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+def _in(folder, *args):
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        return run_cli(*args)
+    finally:
+        os.chdir(old)
+
+
+def _findings(repo, extra) -> list[dict]:
+    _, out, _ = _in(repo, "check", ".", "--format", "json", "--fail-on", "never", *extra)
+    return json.loads(out)["findings"]
+
+
+def _what(finding) -> tuple:
+    return (finding["rule"], finding["kind"], finding["name"], finding["container"])
+
+
+def _snapshot(repo) -> dict:
+    return {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
+
+
+def _only_added_or_set(before: bytes, after: bytes) -> None:
+    """Every line of `before` is in `after`, in order, except a value set on its line."""
+    old = before.decode("utf-8-sig").splitlines(keepends=True)
+    new = after.decode("utf-8-sig").splitlines(keepends=True)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, old, new, autojunk=False
+    ).get_opcodes():
+        if tag in ("equal", "insert"):
+            continue
+        assert tag == "replace" and i2 - i1 == j2 - j1, (old[i1:i2], new[j1:j2])
+        for was, now in zip(old[i1:i2], new[j1:j2], strict=True):
+            assert was.split(":")[0] == now.split(":")[0], (was, now)  # the same key
+
+
+def _apply_sarif(repo, sarif: dict) -> None:
+    """Apply the SARIF fixes as a code-scanning client would: replacements by region."""
+    by_file: dict[str, list] = {}
+    for result in sarif["runs"][0]["results"]:
+        for fix in result.get("fixes", []):
+            for change in fix["artifactChanges"]:
+                uri = change["artifactLocation"]["uri"]
+                by_file.setdefault(uri, []).extend(change["replacements"])
+    for uri, replacements in by_file.items():
+        path = repo / uri
+        raw = path.read_bytes()
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        lines = raw[3 if bom else 0 :].decode("utf-8").splitlines(keepends=True)
+        done = []
+        for replacement in sorted(
+            reversed(replacements),
+            key=lambda r: (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"]),
+            reverse=True,
+        ):
+            region = replacement["deletedRegion"]
+            key = (
+                region["startLine"],
+                region["startColumn"],
+                replacement["insertedContent"]["text"],
+            )
+            if key in done:
+                continue
+            done.append(key)
+            row, column = region["startLine"] - 1, region["startColumn"] - 1
+            end = region["endColumn"] - 1
+            text = lines[row] if row < len(lines) else ""
+            lines[row : row + 1] = [
+                text[:column] + replacement["insertedContent"]["text"] + text[end:]
+            ]
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(lines).encode("utf-8"))
+
+
+def _check_fix(tmp_path, files, extra=()) -> dict:
+    """Run every check of the module's docstring on a repository of `files`; return the
+    fixed files."""
+    repo = _repo(tmp_path, files)
+    before = _snapshot(repo)
+    found = _findings(repo, extra)
+    _, sarif, _ = _in(repo, "check", ".", "--format", "sarif", "--fail-on", "never", *extra)
+    fixable = {_what(f) for f in found if f["rule"] in FIXABLE}
+    # the diff as bytes, from the installed command: CRLF lines stay CRLF
+    shown = subprocess.run(
+        [sys.executable, "-m", "sidecarlint", "check", ".", "--diff", *extra],
+        cwd=repo,
+        capture_output=True,
+    )
+    diff = shown.stdout
+    assert diff, shown.stderr
+    assert _snapshot(repo) == before  # --diff writes nothing
+
+    _in(repo, "check", ".", "--fix", *extra)
+    fixed = _snapshot(repo)
+    assert fixed != before
+    after = _findings(repo, extra)
+    assert not [f for f in after if f["rule"] in ("invalid-yaml", "duplicate-key")]
+    remaining = {_what(f) for f in after}
+    gone = fixable - remaining
+    assert gone, "no finding was fixed"
+    for finding in after:  # nothing new, and what is left is no fixable finding
+        assert _what(finding) in {_what(f) for f in found}, finding
+        assert not (finding["rule"] in FIXABLE and _what(finding) in gone)
+    for name, content in fixed.items():
+        _only_added_or_set(before[name], content)
+
+    _in(repo, "check", ".", "--fix", *extra)
+    assert _snapshot(repo) == fixed  # a second run changes nothing
+
+    for name, content in before.items():  # the diff, through git apply
+        (repo / name).write_bytes(content)
+    patch = tmp_path / "fix.diff"
+    patch.write_bytes(diff)
+    subprocess.run(["git", "apply", str(patch)], cwd=repo, check=True)
+    assert _snapshot(repo) == fixed
+
+    for name, content in before.items():  # the SARIF fixes
+        (repo / name).write_bytes(content)
+    _apply_sarif(repo, json.loads(sarif))
+    assert _snapshot(repo) == fixed
+    return before, fixed
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not on PATH")
+
+
+@needs_git
+@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fix_every_fixture(tmp_path, fixture):
+    extra = run_with_args(fixture.read_text(encoding="utf-8"))
+    if not _has_fixes(fixture, extra):
+        pytest.skip("no finding here has a fix (an unknown sidecar, a flow-style pod)")
+    _check_fix(tmp_path, [fixture], extra)
+
+
+def _has_fixes(fixture, extra) -> bool:
+    _, sarif, _ = run_cli("check", str(fixture), "--format", "sarif", "--fail-on", "never", *extra)
+    return '"fixes"' in sarif
+
+
+def test_most_fixtures_of_fixable_rules_have_fixes():
+    """The sweep above must not pass by skipping: each fixable rule fixes some fixture."""
+    fixed = {
+        p.parent.name
+        for p in _fixtures()
+        if _has_fixes(p, run_with_args(p.read_text(encoding="utf-8")))
+    }
+    assert fixed == set(FIXABLE)
+
+
+@needs_git
+def test_fix_the_example_with_crlf_and_a_bom(tmp_path):
+    source = (ROOT / "examples" / "payments-deployment.yaml").read_bytes()
+    variant = tmp_path / "src" / "payments.yaml"
+    variant.parent.mkdir()
+    variant.write_bytes(b"\xef\xbb\xbf" + source.replace(b"\n", b"\r\n"))
+    fixed = _check_fix(tmp_path, [variant])[1]["payments.yaml"]
+    assert fixed.startswith(b"\xef\xbb\xbf")
+    assert fixed.count(b"\n") == fixed.count(b"\r\n")  # every line ends as the file's do
+    assert b"terminationGracePeriodSeconds: 40\r\n" in fixed
+    assert fixed.count(b"#") == source.count(b"#")  # the comments stay
+
+
+@needs_git
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not there")
+def test_fix_real_manifests_from_the_corpus(tmp_path):
+    files = [CORPUS / name for name in CORPUS_FILES]
+    before, fixed = _check_fix(tmp_path, files)
+    # Dapr's native switch would trade one finding for another; the Cloud SQL proxy of the
+    # job example does not serve /startup: both are left alone
+    assert fixed["service.yaml"] == before["service.yaml"]
+    assert fixed["job_with_sidecar.yaml"] == before["job_with_sidecar.yaml"]
+    assert (
+        b'config.beta.linkerd.io/proxy-enable-native-sidecar: "true"'
+        in fixed["inject_emojivoto_cronjob_nometa.golden.yml"]
+    )
+
+
+def test_flow_style_and_anchors_are_left_alone_with_a_note(tmp_path):
+    (tmp_path / "flow.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+        "    spec:\n      initContainers:\n"
+        "        - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.0,\n"
+        "           restartPolicy: Always}\n"
+        "      containers:\n        - {name: web, image: example.com/web:1}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "anchor.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: &pod\n"
+        "  terminationGracePeriodSeconds: 5\n  containers:\n    - name: app\n      image: a\n"
+        "      lifecycle: {preStop: {sleep: {seconds: 20}}}\n",
+        encoding="utf-8",
+    )
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _, out, err = _in(tmp_path, "check", ".", "--diff")
+    assert out == "" and "0 edits in 0 files" in err
+    _, out, _ = _in(tmp_path, "check", ".", "--format", "json", "--fail-on", "never")
+    notes = [
+        f["message"] for f in json.loads(out)["findings"] if "check --fix leaves" in f["message"]
+    ]
+    assert any("flow style" in note for note in notes), notes
+    assert any("anchor, alias or merge key" in note for note in notes), notes
+    _in(tmp_path, "check", ".", "--fix")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_unknown_sidecar_gets_no_guessed_probe(tmp_path):
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  initContainers:\n"
+        "    - name: helper\n      image: example.com/helper:1\n      restartPolicy: Always\n"
+        "  containers:\n    - name: app\n      image: example.com/app:1\n",
+        encoding="utf-8",
+    )
+    _, out, _ = _in(tmp_path, "check", ".", "--diff")
+    assert out == ""
+
+
+def test_a_proxy_that_does_not_serve_its_probe_gets_none(tmp_path):
+    """The Cloud SQL Auth Proxy serves /startup only with --health-check on an address the
+    kubelet reaches: without them the probe would keep the pod from ever starting."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  initContainers:\n"
+        "    - name: cloud-sql-proxy\n      image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2\n"
+        "      restartPolicy: Always\n      args: [{args}]\n"
+        "  containers:\n    - name: app\n      image: example.com/app:1\n"
+    )
+    (tmp_path / "pod.yaml").write_text(pod.replace("{args}", '"--port=5432", "p:r:i"'))
+    assert _in(tmp_path, "check", ".", "--diff")[1] == ""
+    (tmp_path / "pod.yaml").write_text(
+        pod.replace("{args}", '"--health-check", "--http-address=0.0.0.0", "p:r:i"')
+    )
+    assert (
+        "+      startupProbe: {httpGet: {path: /startup, port: 9090}"
+        in _in(tmp_path, "check", ".", "--diff")[1]
+    )
+
+
+def test_helm_output_is_never_edited(tmp_path):
+    rendered = (
+        ROOT / "tests" / "rules" / "grace-period-too-short" / "bad-native-chain.yaml"
+    ).read_text()
+    rendered = "---\n# Source: chart/templates/deployment.yaml\n" + rendered
+    _, out, _ = run_cli("check", "-", "--diff", input=rendered)
+    assert out == ""
