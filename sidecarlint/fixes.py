@@ -13,10 +13,13 @@ alias or merge key nearby) is not made: the finding keeps its advice.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import stat
 from typing import NamedTuple
+
+import yaml
 
 FIX_TARGETS = ("pod", "container", "pod-annotations")
 _ALIASING = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+|<<\s*:")
@@ -54,14 +57,14 @@ def edit_for(
         return None, "its place is not in the file as written"
     line, column = start
     text = lines[line - 1]
-    if text[column - 1 : column] in ("{", "["):
-        return None, "it is written in flow style"
     if _ALIASING.search(text):
         return None, "an anchor, alias or merge key is on its line"
     if key in mapping:
         return _replace_value(
             mapping, key, value, positions, lines
         ), "its value is not a plain scalar"
+    if text[column - 1 : column] == "{":
+        return _add_to_flow(mapping, key, value, line, column, lines)
     indent = " " * (column - 1)
     prefix = text[: column - 1]
     if prefix.strip() == "":  # the mapping starts its own line: add the key before it
@@ -80,6 +83,31 @@ def edit_for(
     if _ALIASING.search(following):
         return None, "an anchor, alias or merge key is where the key would go"
     return Edit(line + 1, 1, line + 1, 1, f"{indent}{key}: {value}\n"), ""
+
+
+def _add_to_flow(
+    mapping: dict, key: str, value: str, line: int, column: int, lines: list[str]
+) -> tuple[Edit | None, str]:
+    """A key added to a flow mapping (`{name: x, image: y}`, or JSON): first, after its
+    brace, in the style its keys are written in (quoted and JSON values, in JSON)."""
+    text = lines[line - 1]
+    rest = text[column:]
+    following = rest.strip() or (lines[line].strip() if line < len(lines) else "")
+    quoted = following.startswith('"')
+    if quoted:  # JSON: its key quoted, its value as JSON
+        try:
+            value = json.dumps(yaml.safe_load(value), separators=(", ", ": "))
+        except yaml.YAMLError:
+            return None, "its value cannot be written as JSON"
+        key = json.dumps(key)
+    entry = f"{key}: {value}"
+    if rest.strip():  # keys on the brace's line: `{key: value, name: x}`
+        return Edit(line, column + 1, line, column + 1, f"{entry}, " if mapping else entry), ""
+    if line >= len(lines):
+        return None, "it is written in flow style that the edit cannot keep"
+    after = lines[line]  # keys on the lines below: one line more, indented as they are
+    indent = after[: len(after) - len(after.lstrip(" "))]
+    return Edit(line + 1, 1, line + 1, 1, f"{indent}{entry},\n"), ""
 
 
 def _replace_value(mapping: dict, key: str, value: str, positions, lines) -> Edit | None:

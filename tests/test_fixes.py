@@ -8,11 +8,13 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import ROOT, run_cli, run_with_args
 
 from sidecarlint.rules import builtin_rules
@@ -70,6 +72,16 @@ def _snapshot(repo) -> dict:
     return {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
 
 
+def _common(one: str, other: str) -> int:
+    """How many leading characters two strings share."""
+    count = 0
+    for a, b in zip(one, other, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
 def _only_added_or_set(before: bytes, after: bytes) -> None:
     """Every line of `before` is in `after`, in order, except a value set on its line."""
     old = before.decode("utf-8-sig").splitlines(keepends=True)
@@ -81,7 +93,13 @@ def _only_added_or_set(before: bytes, after: bytes) -> None:
             continue
         assert tag == "replace" and i2 - i1 == j2 - j1, (old[i1:i2], new[j1:j2])
         for was, now in zip(old[i1:i2], new[j1:j2], strict=True):
-            assert was.split(":")[0] == now.split(":")[0], (was, now)  # the same key
+            head = _common(was, now)
+            tail = _common(was[head:][::-1], now[head:][::-1])
+            removed, added = was[head : len(was) - tail], now[head : len(now) - tail]
+            # a key added inside the line (a flow mapping), or one value set in place
+            assert removed == "" or (
+                re.fullmatch(r"[^\s:,{}]+", removed) and re.fullmatch(r"[^\s:,{}]+", added)
+            ), (was, now)
 
 
 def _apply_sarif(repo, sarif: dict) -> None:
@@ -225,15 +243,7 @@ def test_fix_real_manifests_from_the_corpus(tmp_path):
     )
 
 
-def test_flow_style_and_anchors_are_left_alone_with_a_note(tmp_path):
-    (tmp_path / "flow.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
-        "    spec:\n      initContainers:\n"
-        "        - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.0,\n"
-        "           restartPolicy: Always}\n"
-        "      containers:\n        - {name: web, image: example.com/web:1}\n",
-        encoding="utf-8",
-    )
+def test_an_anchor_is_left_alone_with_a_note(tmp_path):
     (tmp_path / "anchor.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: &pod\n"
         "  terminationGracePeriodSeconds: 5\n  containers:\n    - name: app\n      image: a\n"
@@ -244,13 +254,51 @@ def test_flow_style_and_anchors_are_left_alone_with_a_note(tmp_path):
     _, out, err = _in(tmp_path, "check", ".", "--diff")
     assert out == "" and "0 edits in 0 files" in err
     _, out, _ = _in(tmp_path, "check", ".", "--format", "json", "--fail-on", "never")
-    notes = [
-        f["message"] for f in json.loads(out)["findings"] if "check --fix leaves" in f["message"]
-    ]
-    assert any("flow style" in note for note in notes), notes
-    assert any("anchor, alias or merge key" in note for note in notes), notes
+    [finding] = [f for f in json.loads(out)["findings"] if f["rule"] == "grace-period-too-short"]
+    assert finding["message"].endswith(
+        "(check --fix leaves this one: an anchor, alias or merge key is on its line)"
+    )
     _in(tmp_path, "check", ".", "--fix")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+FLOW = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      terminationGracePeriodSeconds: 10
+      initContainers:
+        - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.0, restartPolicy: Always}
+      containers:
+        - {name: web, image: example.com/web:1, lifecycle: {preStop: {sleep: {seconds: 20}}}}
+"""
+
+
+@needs_git
+def test_flow_style_mappings_get_their_key_inside_the_braces(tmp_path):
+    source = tmp_path / "src" / "flow.yaml"
+    source.parent.mkdir()
+    source.write_text(FLOW, encoding="utf-8")
+    _, fixed = _check_fix(tmp_path, [source])
+    assert b"- {startupProbe: {httpGet: {path: /healthz/ready, port: 15021}" in fixed["flow.yaml"]
+
+
+@needs_git
+def test_json_manifests_get_json(tmp_path):
+    """A JSON manifest, pretty-printed as `kubectl get -o json` writes it: the key goes in
+    quoted, with its value as JSON, and the file stays JSON."""
+    document = yaml.safe_load(FLOW)
+    source = tmp_path / "src" / "web.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _, fixed = _check_fix(tmp_path, [source])
+    parsed = json.loads(fixed["web.json"])
+    spec = parsed["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] == 30  # 20s preStop + 5s margin, rounded up
+    assert spec["initContainers"][0]["startupProbe"]["httpGet"]["port"] == 15021
 
 
 def test_an_unknown_sidecar_gets_no_guessed_probe(tmp_path):
