@@ -251,6 +251,19 @@ def _with_fix(
     from sidecarlint import fixes
 
     spec = active.rule.fix
+    if "move" in spec:
+        keys = {k: fixes.filled(v, hit.fields) for k, v in spec["keys"].items()}
+        if hit.pending or not isinstance(container, dict) or None in keys.values():
+            return finding
+        after = frozenset(filter(None, str((hit.fields or {}).get("mesh_init", "")).split(",")))
+        edits, why = fixes.move_edits(
+            workload.pod, container, keys, loaded.positions, loaded.lines, after
+        )
+        if edits is None:
+            return finding._replace(
+                message=f"{finding.message} (check --fix leaves this one: {why})"
+            )
+        return finding._replace(fix=edits)
     key = spec["key"] if hit.pending else fixes.filled(spec["key"], hit.fields)
     value = spec["value"] if hit.pending else fixes.filled(spec["value"], hit.fields)
     if key is None or value is None:

@@ -37,6 +37,13 @@ class Edit(NamedTuple):
     text: str
 
 
+def edits_of(fix: object) -> tuple[Edit, ...]:
+    """A finding's fix as edits: one, or several (a move)."""
+    if fix is None:
+        return ()
+    return (fix,) if isinstance(fix, Edit) else tuple(fix)
+
+
 def filled(template: str, fields: dict | None) -> str | None:
     """The template with its {placeholders} from `fields`, or None when one is missing."""
     fields = fields or {}
@@ -172,7 +179,7 @@ def apply_text(text: str, edits: list[Edit]) -> str:
         return offsets[line - 1] + column - 1
 
     made: list[tuple[int, int, str]] = []
-    unique = list(dict.fromkeys(edits))  # in the findings' order
+    unique = _sharing_headers(list(dict.fromkeys(edits)))  # in the findings' order
     # last position first; at one position, the last edit first, so that the texts of
     # several edits there end up in the findings' order
     for edit in sorted(reversed(unique), key=lambda e: (e.line, e.column), reverse=True):
@@ -185,13 +192,37 @@ def apply_text(text: str, edits: list[Edit]) -> str:
     return text
 
 
+def _sharing_headers(edits: list[Edit]) -> list[Edit]:
+    """Edits that insert at one place and start with the same key line (two sidecars moved
+    into a new `initContainers:`) write that line once."""
+    seen: set[tuple[int, int, str]] = set()
+    kept = []
+    for edit in edits:
+        head, newline, rest = edit.text.partition("\n")
+        if (
+            newline
+            and head.rstrip().endswith(":")
+            and (edit.line, edit.column)
+            == (
+                edit.end_line,
+                edit.end_column,
+            )
+        ):
+            key = (edit.line, edit.column, head)
+            if key in seen:
+                edit = edit._replace(text=rest)
+            seen.add(key)
+        kept.append(edit)
+    return kept
+
+
 def file_fixes(findings, read_as: dict[str, str] | None) -> list[FileFix]:
     """The fixed content of every file some finding has a fix for (UTF-8 files, with or
     without a BOM; others are left alone)."""
     by_path: dict[str, list[Edit]] = {}
     for finding in findings:
         if finding.fix is not None and not finding.suppressed:
-            by_path.setdefault(finding.path, []).append(finding.fix)
+            by_path.setdefault(finding.path, []).extend(edits_of(finding.fix))
     fixes = []
     for path, edits in sorted(by_path.items()):
         real = (read_as or {}).get(path, path)
@@ -232,3 +263,128 @@ def write(fixes: list[FileFix]) -> None:
             handle.write(fix.after)
         os.chmod(temporary, mode)
         os.replace(temporary, fix.read_as)
+
+
+# ---------------------------------------------------------------------------------------
+# Moving a container: a legacy sidecar becomes a native one
+
+
+def move_edits(
+    pod: dict,
+    container: dict,
+    keys: dict[str, str],
+    positions,
+    lines: list[str],
+    after: frozenset[str] = frozenset(),
+) -> tuple[tuple[Edit, ...] | None, str]:
+    """The edits that move `container` from the pod's `containers` to the front of its
+    `initContainers` (after the leading ones named in `after`: its mesh's own init
+    containers; made if missing, before `containers:`), re-indented, with `keys` added after
+    its first line; or None and why not (block style only)."""
+    regular = pod.get("containers")
+    if not isinstance(regular, list) or len(regular) < 2:
+        return None, "it is the pod's only container"
+    index = next((i for i, c in enumerate(regular) if c is container), None)
+    start = positions.of(container)
+    if index is None or start is None or not 0 < start[0] <= len(lines):
+        return None, "its place is not in the file as written"
+    line, column = start
+    text = lines[line - 1]
+    prefix = text[: column - 1]
+    if not prefix.rstrip().endswith("-") or prefix.rstrip()[:-1].strip():
+        return None, "it is not a block-style list item"
+    dash = len(prefix.rstrip()) - 1
+    end = _item_end(regular, index, line, dash, positions, lines)
+    span = lines[line - 1 : end - 1]
+    if any(_ALIASING.search(row) for row in span):
+        return None, "an anchor, alias or merge key is in it"
+    first = next(iter(container), None)
+    if first is None or isinstance(container[first], (dict, list)):
+        return None, "its first line does not end where a new key can go"
+    if line < end - 1 and _indent(lines[line]) != column - 1 and lines[line].strip():
+        return None, "its first line does not end where a new key can go"
+    target = _init_place(pod, positions, lines, dash, after)
+    if target is None:
+        return None, "its pod's initContainers are not a block-style list"
+    insert_line, target_dash, header = target
+    shift = target_dash - dash
+    moved = [_shifted(row, shift) for row in span]
+    if any(row is None for row in moved):
+        return None, "its lines cannot be re-indented"
+    added = [
+        f"{' ' * (column - 1 + shift)}{key}: {value}"
+        for key, value in keys.items()
+        if key not in container
+    ]
+    body = [moved[0], *added, *moved[1:]]
+    text_in = header + "".join(f"{row}\n" for row in body)
+    return (Edit(line, 1, end, 1, ""), Edit(insert_line, 1, insert_line, 1, text_in)), ""
+
+
+def _indent(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
+
+
+def _item_end(items: list, index: int, line: int, dash: int, positions, lines) -> int:
+    """The line after the list item that starts at `line` (trailing blank and comment lines
+    stay where they are)."""
+    if index + 1 < len(items) and positions.of(items[index + 1]) is not None:
+        end = positions.of(items[index + 1])[0]
+    else:
+        end = line + 1
+        while end <= len(lines):
+            row = lines[end - 1]
+            if row.strip() and not row.lstrip().startswith("#") and _indent(row) <= dash:
+                break
+            end += 1
+    while end - 1 > line and (
+        not lines[end - 2].strip() or lines[end - 2].lstrip().startswith("#")
+    ):
+        end -= 1
+    return end
+
+
+def _shifted(row: str, shift: int) -> str | None:
+    if not row.strip() or shift == 0:
+        return row
+    if shift > 0:
+        return " " * shift + row
+    return row[-shift:] if row[:-shift].strip() == "" else None
+
+
+def _init_place(
+    pod: dict, positions, lines, dash: int, after: frozenset[str] = frozenset()
+) -> tuple[int, int, str] | None:
+    """Where the moved item goes: (line to insert at, its dash column, a header line to add
+    first), at the front of `initContainers` after the leading ones named in `after`, or a
+    new `initContainers:` before `containers:`."""
+    inits = pod.get("initContainers")
+    if isinstance(inits, list) and inits:
+        first = positions.of(inits[0])
+        if first is None:
+            return None
+        row = lines[first[0] - 1]
+        prefix = row[: first[1] - 1]
+        if not prefix.rstrip().endswith("-") or prefix.rstrip()[:-1].strip():
+            return None
+        column = len(prefix.rstrip()) - 1
+        skip = 0
+        while (
+            skip < len(inits) and isinstance(inits[skip], dict) and inits[skip].get("name") in after
+        ):
+            skip += 1
+        if skip == 0:
+            return first[0], column, ""
+        if skip < len(inits):
+            place = positions.of(inits[skip])
+            return (place[0], column, "") if place is not None else None
+        last = positions.of(inits[-1])  # after the last one
+        if last is None:
+            return None
+        return _item_end(inits, len(inits) - 1, last[0], column, positions, lines), column, ""
+    if "initContainers" in pod:
+        return None  # `initContainers: []` or null: flow style or nothing to put it in
+    key = positions.of_key(pod, "containers")
+    if key is None or lines[key[0] - 1][: key[1] - 1].strip():
+        return None
+    return key[0], dash, f"{' ' * (key[1] - 1)}initContainers:\n"

@@ -238,16 +238,26 @@ def parse_rule(rule_id: str, data: object, origin: str, builtin: bool = False) -
     if fix is not None:
         from sidecarlint.fixes import FIX_TARGETS
 
-        if (
-            not isinstance(fix, dict)
-            or set(fix) - {"in", "key", "value", "note"}
-            or fix.get("in") not in FIX_TARGETS
-            or not all(isinstance(fix.get(k), str) and fix[k] for k in ("key", "value"))
-        ):
+        setting = (
+            isinstance(fix, dict)
+            and set(fix) == {"in", "key", "value"}
+            and fix.get("in") in FIX_TARGETS
+            and all(isinstance(fix.get(k), str) and fix[k] for k in ("key", "value"))
+        )
+        moving = (
+            isinstance(fix, dict)
+            and set(fix) == {"move", "to", "keys"}
+            and fix.get("move") == "container"
+            and fix.get("to") == "initContainers"
+            and isinstance(fix.get("keys"), dict)
+            and all(isinstance(v, str) for v in fix["keys"].values())
+        )
+        if not (setting or moving):
             raise _fail(
                 origin,
                 "fix",
-                f"must be {{in: {' | '.join(FIX_TARGETS)}, key: KEY, value: VALUE}} "
+                f"must be {{in: {' | '.join(FIX_TARGETS)}, key: KEY, value: VALUE}} or "
+                "{move: container, to: initContainers, keys: {KEY: VALUE}} "
                 "(templates filled from the message's fields)",
             )
     rule.fix = fix

@@ -83,27 +83,47 @@ def _common(one: str, other: str) -> int:
 
 
 def _only_added_or_set(before: bytes, after: bytes) -> None:
-    """Every line of `before` is in `after`, in order, except a value set on its line."""
+    """Every line of `before` is in `after`, in order, except a value set on its line, a key
+    added inside a flow mapping, and the lines of a moved container, which are all found
+    again (re-indented) among the added ones."""
     old = before.decode("utf-8-sig").splitlines(keepends=True)
     new = after.decode("utf-8-sig").splitlines(keepends=True)
+    deleted, added = [], []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
         None, old, new, autojunk=False
     ).get_opcodes():
-        if tag in ("equal", "insert"):
+        if tag == "equal":
             continue
-        assert tag == "replace" and i2 - i1 == j2 - j1, (old[i1:i2], new[j1:j2])
-        for was, now in zip(old[i1:i2], new[j1:j2], strict=True):
-            head = _common(was, now)
-            tail = _common(was[head:][::-1], now[head:][::-1])
-            removed, added = was[head : len(was) - tail], now[head : len(now) - tail]
-            # a key added inside the line (a flow mapping), or one value set in place
-            assert removed == "" or (
-                re.fullmatch(r"[^\s:,{}]+", removed) and re.fullmatch(r"[^\s:,{}]+", added)
-            ), (was, now)
+        if (
+            tag == "replace"
+            and i2 - i1 == j2 - j1
+            and all(
+                _edited_in_place(was, now) for was, now in zip(old[i1:i2], new[j1:j2], strict=True)
+            )
+        ):
+            continue
+        deleted += [row.strip() for row in old[i1:i2]]
+        added += [row.strip() for row in new[j1:j2]]
+    for row in deleted:  # a moved line: taken once from what was added
+        assert row in added, (row, added)
+        added.remove(row)
+
+
+def _edited_in_place(was: str, now: str) -> bool:
+    head = _common(was, now)
+    tail = _common(was[head:][::-1], now[head:][::-1])
+    removed, added = was[head : len(was) - tail], now[head : len(now) - tail]
+    # a key added inside the line (a flow mapping), or one value set in place
+    return removed == "" or bool(
+        re.fullmatch(r"[^\s:,{}]+", removed) and re.fullmatch(r"[^\s:,{}]+", added)
+    )
 
 
 def _apply_sarif(repo, sarif: dict) -> None:
-    """Apply the SARIF fixes as a code-scanning client would: replacements by region."""
+    """Apply every SARIF fix at once, as a client applying a whole run would: replacements by
+    region, last first; the same replacement twice once; and, where several insert at one
+    place with the same key line (two sidecars moved into a new `initContainers:`), that
+    line once."""
     by_file: dict[str, list] = {}
     for result in sarif["runs"][0]["results"]:
         for fix in result.get("fixes", []):
@@ -114,29 +134,29 @@ def _apply_sarif(repo, sarif: dict) -> None:
         path = repo / uri
         raw = path.read_bytes()
         bom = raw.startswith(b"\xef\xbb\xbf")
-        lines = raw[3 if bom else 0 :].decode("utf-8").splitlines(keepends=True)
-        done = []
-        for replacement in sorted(
-            reversed(replacements),
-            key=lambda r: (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"]),
-            reverse=True,
-        ):
-            region = replacement["deletedRegion"]
-            key = (
-                region["startLine"],
-                region["startColumn"],
-                replacement["insertedContent"]["text"],
-            )
-            if key in done:
-                continue
-            done.append(key)
-            row, column = region["startLine"] - 1, region["startColumn"] - 1
-            end = region["endColumn"] - 1
-            text = lines[row] if row < len(lines) else ""
-            lines[row : row + 1] = [
-                text[:column] + replacement["insertedContent"]["text"] + text[end:]
-            ]
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(lines).encode("utf-8"))
+        text = raw[3 if bom else 0 :].decode("utf-8")
+        starts = [0]
+        for row in text.splitlines(keepends=True):
+            starts.append(starts[-1] + len(row))
+
+        def offset(line, column, starts=starts, text=text):
+            return len(text) if line > len(starts) - 1 else starts[line - 1] + column - 1
+
+        edits, heads = [], set()
+        for item in replacements:  # in the results' order
+            region, new = item["deletedRegion"], item["insertedContent"]["text"]
+            start = offset(region["startLine"], region["startColumn"])
+            end = offset(region["endLine"], region["endColumn"])
+            head, _, rest = new.partition("\n")
+            if start == end and head.rstrip().endswith(":") and _ in new:
+                if (start, head) in heads:
+                    new = rest
+                heads.add((start, head))
+            if (start, end, new) not in edits:
+                edits.append((start, end, new))
+        for start, end, new in sorted(reversed(edits), key=lambda e: e[0], reverse=True):
+            text = text[:start] + new + text[end:]
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
 
 
 def _check_fix(tmp_path, files, extra=()) -> dict:
@@ -339,3 +359,21 @@ def test_helm_output_is_never_edited(tmp_path):
     rendered = "---\n# Source: chart/templates/deployment.yaml\n" + rendered
     _, out, _ = run_cli("check", "-", "--diff", input=rendered)
     assert out == ""
+
+
+def test_a_moved_proxy_goes_after_its_mesh_init_and_before_the_rest(tmp_path):
+    """Istio's own native layout: istio-init first, then the proxy, then the pod's own init
+    containers, which may need the proxy (semantics.md §2.2)."""
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      initContainers:\n        - name: istio-init\n          image: i\n"
+        "        - name: migrate\n          image: m\n      containers:\n"
+        "        - name: web\n          image: w\n"
+        "        - name: istio-proxy\n          image: docker.io/istio/proxyv2:1.26.0\n",
+        encoding="utf-8",
+    )
+    _in(tmp_path, "check", ".", "--fix")
+    pod = yaml.safe_load((tmp_path / "pod.yaml").read_text())["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["istio-init", "istio-proxy", "migrate"]
+    assert [c["name"] for c in pod["containers"]] == ["web"]
+    assert pod["initContainers"][1]["restartPolicy"] == "Always"

@@ -28,6 +28,9 @@ def sidecar_not_native(workload: Workload, context: CheckContext) -> Iterator[Hi
             "hint": probe_hint(sidecar),
             "injected": f"; if {sidecar.title} is injected, {native_fix}" if native_fix else "",
         }
+        if sidecar.probe_serves(container):  # what `check --fix` adds, moving it
+            fields["probe"] = sidecar.probe_flow
+            fields["mesh_init"] = ",".join(sidecar.mesh_init)  # they stay first
         yield Hit(container, "default", fields)
 
 

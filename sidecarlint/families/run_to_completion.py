@@ -62,6 +62,9 @@ def job_legacy_sidecar(workload: Workload, context: CheckContext) -> Iterator[Hi
             continue
         fields["title"] = sidecar.title
         fields["hint"] = probe_hint(sidecar)
+        if sidecar.probe_serves(container):  # what `check --fix` adds, moving it
+            fields["probe"] = sidecar.probe_flow
+            fields["mesh_init"] = ",".join(sidecar.mesh_init)  # they stay first
         seen = [q for q in sidecar.quit if q in app_text]
         if seen:
             fields["seen"] = repr(seen[0])

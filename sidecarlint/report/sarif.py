@@ -187,10 +187,12 @@ def _result(finding, index: int, root: Path, read_as: dict[str, str]) -> om.Resu
 
 
 def _fixes(finding: Finding, uri: str, read_as: dict[str, str]) -> list | None:
-    """The edit `check --fix` would make, as a SARIF fix: one replacement, in the file's own
-    newline (code scanning shows it as the suggested change)."""
-    edit = finding.fix
-    if edit is None or finding.suppressed:
+    """The edits `check --fix` would make, as a SARIF fix: one replacement each, in the
+    file's own newline (code scanning shows it as the suggested change)."""
+    from sidecarlint.fixes import edits_of
+
+    edits = edits_of(finding.fix)
+    if not edits or finding.suppressed:
         return None
     newline = "\n"
     try:
@@ -199,27 +201,30 @@ def _fixes(finding: Finding, uri: str, read_as: dict[str, str]) -> list | None:
                 newline = "\r\n"
     except OSError:
         return None
-    region = om.Region(
-        start_line=edit.line,
-        start_column=edit.column,
-        end_line=edit.end_line,
-        end_column=edit.end_column,
-        byte_offset=None,
-        char_offset=None,
-    )
+    replacements = [
+        om.Replacement(
+            deleted_region=om.Region(
+                start_line=edit.line,
+                start_column=edit.column,
+                end_line=edit.end_line,
+                end_column=edit.end_column,
+                byte_offset=None,
+                char_offset=None,
+            ),
+            inserted_content=om.ArtifactContent(text=edit.text.replace("\n", newline)),
+        )
+        for edit in edits
+    ]
     change = om.ArtifactChange(
         artifact_location=om.ArtifactLocation(uri=uri, uri_base_id="%SRCROOT%"),
-        replacements=[
-            om.Replacement(
-                deleted_region=region,
-                inserted_content=om.ArtifactContent(text=edit.text.replace("\n", newline)),
-            )
-        ],
+        replacements=replacements,
     )
-    if (edit.line, edit.column) == (edit.end_line, edit.end_column):
-        what = f"add {edit.text.strip()}"
+    if len(edits) > 1:
+        what = "move it, as the finding says"
+    elif (edits[0].line, edits[0].column) == (edits[0].end_line, edits[0].end_column):
+        what = f"add {edits[0].text.strip()}"
     else:
-        what = f"set it to {edit.text}"
+        what = f"set it to {edits[0].text}"
     description = om.Message(text=printable(f"sidecarlint check --fix: {what}"))
     return [om.Fix(artifact_changes=[change], description=description)]
 
