@@ -223,7 +223,7 @@ def _lint_workload(
                 continue  # the rule cannot apply: skip it without evaluating anything
         for hit in active.hits(workload, context):
             finding = make_finding(active, hit, workload, document, loaded.positions, path)
-            if active.rule.fix is not None and document.source is None:
+            if active.rule.fix is not None:  # Helm output's: moved to its template, or advice
                 finding = _with_fix(
                     finding, active, hit, workload, container_of(hit, workload), loaded
                 )

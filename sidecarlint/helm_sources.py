@@ -128,3 +128,26 @@ def map_findings(
 ) -> list[Finding]:
     rendered_lines = text.splitlines()
     return [map_finding(finding, rendered_lines, roots, bounds) for finding in findings]
+
+
+def template_fix(finding: Finding, edit, rendered_lines: list[str]):
+    """The fix of a finding in Helm output, made to its template: when the edit is on the
+    finding's line or just after it, and those lines read the same in the template as in
+    the output, holding no template expression. Else None (the edit is advice)."""
+    from sidecarlint.fixes import Edit
+
+    if not isinstance(edit, Edit) or finding.rendered is None or edit.end_line != edit.line:
+        return None
+    rendered_line, template_line = finding.rendered[1], finding.line
+    offset = edit.line - rendered_line
+    if offset not in (0, 1):
+        return None
+    template = _lines(finding.path)
+    for step in range(offset + 1):
+        row = rendered_line - 1 + step
+        written = template_line - 1 + step
+        if row >= len(rendered_lines) or written >= len(template):
+            return None
+        if rendered_lines[row] != template[written] or "{{" in template[written]:
+            return None
+    return edit._replace(line=template_line + offset, end_line=template_line + offset)

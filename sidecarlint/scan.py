@@ -83,12 +83,23 @@ def _at_templates(
 ) -> Linted:
     """Findings in Helm output moved to their templates, and a finding for each `# Source:`
     that names a file outside the repository (not read)."""
-    from sidecarlint.helm_sources import map_findings, outside
+    from sidecarlint.helm_sources import map_findings, outside, template_fix
 
-    # an edit is made at the positions of the text read: Helm output is never edited
-    findings = [
-        f._replace(fix=None) for f in map_findings(linted.findings, text, roots, options.bounds)
-    ]
+    # Helm output is never edited: a fix is made to the template when the edited lines are
+    # written there as they are rendered, else the message gives the edit as advice
+    rendered = text.splitlines()
+    findings = []
+    for original, mapped in zip(
+        linted.findings, map_findings(linted.findings, text, roots, options.bounds), strict=True
+    ):
+        fix = template_fix(mapped, original.fix, rendered) if original.fix is not None else None
+        if original.fix is not None and fix is None:
+            from sidecarlint.fixes import edits_of
+
+            shown = "; ".join(e.text.strip() for e in edits_of(original.fix) if e.text.strip())
+            note = f" (check --fix leaves the template alone, its lines are rendered: {shown})"
+            mapped = mapped._replace(message=mapped.message + (note if shown else ""))
+        findings.append(mapped._replace(fix=fix))
     for source in sorted({f.source for f in linted.findings if f.source}):
         if outside(source, roots, options.bounds):
             finding = ruleset.finding("outside-repository", "source", {"source": source}, path)

@@ -377,3 +377,56 @@ def test_a_moved_proxy_goes_after_its_mesh_init_and_before_the_rest(tmp_path):
     assert [c["name"] for c in pod["initContainers"]] == ["istio-init", "istio-proxy", "migrate"]
     assert [c["name"] for c in pod["containers"]] == ["web"]
     assert pod["initContainers"][1]["restartPolicy"] == "Always"
+
+
+CHART_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-NAME
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      terminationGracePeriodSeconds: GRACE
+      containers:
+        - name: web
+          image: example.com/web:1
+          lifecycle:
+            preStop:
+              sleep: {seconds: 20}
+"""
+
+
+@needs_git
+@pytest.mark.skipif(shutil.which("helm") is None, reason="helm is not on PATH")
+def test_a_helm_finding_is_fixed_in_its_template_when_the_line_is_written_there(tmp_path):
+    """Helm output is never edited: the edit goes to the template when the line reads the
+    same there; a line a template expression renders gets the edit as advice."""
+    chart = tmp_path / "repo" / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("grace: 10\n")
+    literal = CHART_TEMPLATE.replace("NAME", "one").replace("GRACE", "10")
+    templated = CHART_TEMPLATE.replace("NAME", "two").replace("GRACE", "{{ .Values.grace }}")
+    (chart / "templates" / "one.yaml").write_text(literal)
+    (chart / "templates" / "two.yaml").write_text(templated)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    repo = tmp_path / "repo"
+    _, out, _ = _in(repo, "check", "chart", "--format", "json", "--fail-on", "never")
+    [advice] = [
+        f
+        for f in json.loads(out)["findings"]
+        if f["rule"] == "grace-period-too-short" and f["path"].endswith("two.yaml")
+    ]
+    assert (
+        "(check --fix leaves the template alone, its lines are rendered: 25)" in advice["message"]
+    )
+    _in(repo, "check", "chart", "--fix")
+    assert (chart / "templates" / "one.yaml").read_text() == literal.replace(
+        "terminationGracePeriodSeconds: 10", "terminationGracePeriodSeconds: 25"
+    )
+    assert (chart / "templates" / "two.yaml").read_text() == templated
