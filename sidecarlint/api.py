@@ -190,30 +190,51 @@ def _facts_from(
     folder: str, linted: set[str], ruleset: Ruleset, config: Config, bounds: tuple[str, ...]
 ) -> Facts:
     """The run-wide facts of every manifest under `folder` not linted in this run: only the
-    files that hold a family's marker bytes are parsed, and nothing is reported for them."""
+    files that hold a family's marker bytes are parsed, and nothing is reported for them.
+    What each file gave is kept in the repository's git folder (`facts_cache`), and a file
+    whose size and modification time did not change is not read again."""
+    from sidecarlint import facts_cache
     from sidecarlint.discover import discover
+    from sidecarlint.facts import add_fragment, fragment
     from sidecarlint.loader import DEFAULT_MAX_FILE_BYTES, load_bytes
 
     facts = Facts()
     markers = tuple(m for gather in ruleset.gatherers for m in getattr(gather, "markers", ()))
     limit = config.max_file_bytes or DEFAULT_MAX_FILE_BYTES
+    cache = facts_cache.load(folder, ruleset)
+    fresh: dict[str, list] = {}
     for path in discover([folder], config.exclude, bounds=bounds).files:
         if os.path.realpath(path) in linted or not os.path.isfile(path):
             continue
         try:
-            if os.path.getsize(path) > limit:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        key = os.path.relpath(path, folder)
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        cached = cache.get(key)
+        usable = isinstance(cached, list) and len(cached) == 2 and cached[0] == stamp
+        if usable and add_fragment(facts, path, cached[1]):  # checked before it adds
+            fresh[key] = cached
+            continue
+        part = Facts()
+        try:
+            if stat.st_size > limit:
                 continue
             with open(path, "rb") as handle:
                 data = handle.read(limit + 1)
         except OSError:
             continue
-        if markers and not any(marker in data for marker in markers):
-            continue
-        for document in load_bytes(path, data).documents:
-            facts.where = (path, document.line)  # a Namespace is seen beside its file
-            for gather in ruleset.gatherers:
-                gather(document.data, facts)
-    facts.where = None
+        if not markers or any(marker in data for marker in markers):
+            for document in load_bytes(path, data).documents:
+                part.where = (path, document.line)  # a Namespace is seen beside its file
+                for gather in ruleset.gatherers:
+                    gather(document.data, part)
+            part.where = None
+        found = fragment(part)
+        add_fragment(facts, path, found)
+        fresh[key] = [stamp, found]
+    facts_cache.save(folder, ruleset, fresh)
     return facts
 
 

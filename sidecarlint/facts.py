@@ -175,3 +175,53 @@ def _nested(one: tuple[str, int], other: tuple[str, int]) -> bool:
     """Whether two declarations' scopes nest (some manifest sees both)."""
     first, second = scope(one), scope(other)
     return in_scope(first, second or "-") or in_scope(second, first or "-")
+
+
+def fragment(facts: Facts) -> dict:
+    """One file's facts as JSON data (the hook's cache): its Namespace declarations with
+    their lines, and the mesh switches and versions it shows."""
+    return {
+        "declared": {
+            name: [[labels, where[1] if where else 0] for labels, where in found]
+            for name, found in facts.declared.items()
+        },
+        "native": dict(facts.native),
+        "versions": dict(facts.versions),
+    }
+
+
+def add_fragment(facts: Facts, path: str, data: object) -> bool:
+    """Add one file's cached facts (`fragment`) to `facts`, as gathering it again would;
+    False, adding nothing, when the data is not a well-formed fragment."""
+    if not isinstance(data, dict):
+        return False
+    declared, native, versions = data.get("declared"), data.get("native"), data.get("versions")
+    if not (isinstance(declared, dict) and isinstance(native, dict) and isinstance(versions, dict)):
+        return False
+    entries = []
+    for name, found in declared.items():
+        if not isinstance(found, list):
+            return False
+        for item in found:
+            if not (
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in item[0].items())
+                and isinstance(item[1], int)
+            ):
+                return False
+            entries.append((name, item[0], item[1]))
+    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in native.items()):
+        return False
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+        return False
+    for name, labels, line in entries:
+        facts.where = (path, line)
+        facts.add_namespace(name, labels)
+    facts.where = None
+    for mesh, value in native.items():
+        facts.add_native(mesh, value)
+    for mesh, version in versions.items():
+        facts.add_version(mesh, version)
+    return True
