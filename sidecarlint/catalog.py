@@ -50,6 +50,7 @@ INJECT_KEYS = {
     "native_since",
     "native_shape",
     "native_switch",
+    "selected_by",
     "charts",
     "namespace_gate",
     "disable_fix",
@@ -240,6 +241,11 @@ class Catalog:
         return self._injectors
 
     @functools.cached_property
+    def selector_injectors(self) -> list[Sidecar]:
+        """Sidecars an operator injects into the workloads an object selects."""
+        return [s for s in self._injectors if (s.inject or {}).get("selected_by")]
+
+    @functools.cached_property
     def pod_signal_keys(self) -> frozenset[str]:
         """Every pod label or annotation key an injector or a workload rule reads: a pod
         with none of them is injected, if at all, only because of its namespace."""
@@ -364,6 +370,11 @@ def _entry(sidecar_id: str, raw: object, where: str) -> Sidecar:
             raise CatalogError(
                 f"{where}: sidecars.{sidecar_id}.inject.native_switch: must be {{key, value}}"
             )
+        selected = inject.get("selected_by")
+        if selected is not None and not (
+            isinstance(selected, dict) and isinstance(selected.get("kind"), str)
+        ):
+            raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.selected_by: needs a kind")
         charts = inject.get("charts", [])
         if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
             raise CatalogError(f"{where}: sidecars.{sidecar_id}.inject.charts: must be chart names")

@@ -63,6 +63,10 @@ class Facts:
         self.versions: dict[str, str] = {}  # mesh → its version, from its control plane
 
         self.config_namespaces: dict[str, dict] = {}  # from config: seen everywhere
+        # Objects that select workloads for an operator to inject into (the Cloud SQL Proxy
+        # operator's AuthProxyWorkload): (kind of selector, its name, namespace, workload
+        # kind, workload name or None, labels to match or None, where)
+        self.selections: list[tuple] = []
         self._views: dict[tuple, Facts] = {}  # seen_from's, by what is visible
         self._seen: dict[str, Facts] = {}  # seen_from's, by path
 
@@ -112,6 +116,9 @@ class Facts:
         if view is None:
             view = self._views[key] = Facts()
             view.native, view.versions = self.native, self.versions
+            view.selections = [
+                s for s in self.selections if s[6] is None or in_scope(scope(s[6]), path)
+            ]
             view.config_namespaces = self.config_namespaces
             view.declared = {
                 name: [self.declared[name][i] for i in indexes]
@@ -130,6 +137,33 @@ class Facts:
         declarations = self.declared.get(name)
         return declarations[-1][1] if declarations else None
 
+    def add_selection(
+        self,
+        selector: str,
+        name: str,
+        namespace: str | None,
+        kind: str,
+        target: str | None,
+        labels: dict | None,
+    ) -> None:
+        self.selections.append((selector, name, namespace, kind, target, labels, self.where))
+
+    def selecting(self, namespace: str | None, target: tuple) -> tuple | None:
+        """The first selection in `namespace` that picks the workload `target` = (kind,
+        name, labels as pairs): its (kind of selector, name, where)."""
+        kind, name, labels = target
+        for found, own, where_ns, wanted, wanted_name, match, where in self.selections:
+            if where_ns != namespace or wanted != kind:
+                continue
+            if wanted_name is not None and wanted_name != name:
+                continue
+            if match is not None and not set(match.items()) <= set(labels):
+                continue
+            if wanted_name is None and match is None:
+                continue
+            return found, own, where
+        return None
+
     def add_native(self, mesh: str, native: bool) -> None:
         self.native.setdefault(mesh, native)  # the first installation seen counts
 
@@ -137,7 +171,7 @@ class Facts:
         self.versions.setdefault(mesh, version)  # the first control plane seen counts
 
     def __bool__(self) -> bool:
-        return bool(self.namespaces or self.native or self.versions)
+        return bool(self.namespaces or self.native or self.versions or self.selections)
 
     def summary(self) -> dict:
         return {"namespaces": self.namespaces, "native": self.native, "versions": self.versions}
@@ -163,6 +197,7 @@ def merge(
             versions.setdefault(mesh, version)
         for name, declarations in part.declared.items():
             merged.declared.setdefault(name, []).extend(declarations)
+        merged.selections.extend(part.selections)
     merged.namespaces = {name: dict(labels) for name, labels in config_namespaces.items()}
     for name, declarations in merged.declared.items():
         merged.namespaces[name] = {**config_namespaces.get(name, {}), **declarations[-1][0]}
@@ -187,6 +222,7 @@ def fragment(facts: Facts) -> dict:
         },
         "native": dict(facts.native),
         "versions": dict(facts.versions),
+        "selections": [[*s[:6], s[6][1] if s[6] else 0] for s in facts.selections],
     }
 
 
@@ -196,7 +232,10 @@ def add_fragment(facts: Facts, path: str, data: object) -> bool:
     if not isinstance(data, dict):
         return False
     declared, native, versions = data.get("declared"), data.get("native"), data.get("versions")
+    selections = data.get("selections")
     if not (isinstance(declared, dict) and isinstance(native, dict) and isinstance(versions, dict)):
+        return False
+    if not isinstance(selections, list) or not all(_selection(s) for s in selections):
         return False
     entries = []
     for name, found in declared.items():
@@ -220,8 +259,26 @@ def add_fragment(facts: Facts, path: str, data: object) -> bool:
         facts.where = (path, line)
         facts.add_namespace(name, labels)
     facts.where = None
+    for selector, name, namespace, kind, target, labels, line in selections:
+        facts.where = (path, line)
+        facts.add_selection(selector, name, namespace, kind, target, labels)
+    facts.where = None
     for mesh, value in native.items():
         facts.add_native(mesh, value)
     for mesh, version in versions.items():
         facts.add_version(mesh, version)
     return True
+
+
+def _selection(item: object) -> bool:
+    """Whether cached data is a selection as `fragment` writes it."""
+    if not isinstance(item, list) or len(item) != 7:
+        return False
+    selector, name, namespace, kind, target, labels, line = item
+    texts = all(isinstance(v, str) for v in (selector, name, kind))
+    optional = all(v is None or isinstance(v, str) for v in (namespace, target))
+    pairs = labels is None or (
+        isinstance(labels, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+    )
+    return texts and optional and pairs and isinstance(line, int)

@@ -369,9 +369,10 @@ def _init_place(
             return None
         column = len(prefix.rstrip()) - 1
         skip = 0
-        while (
-            skip < len(inits) and isinstance(inits[skip], dict) and inits[skip].get("name") in after
-        ):
+        while skip < len(inits) and isinstance(inits[skip], dict):
+            name = inits[skip].get("name")
+            if not isinstance(name, str) or name not in after:
+                break
             skip += 1
         if skip == 0:
             return first[0], column, ""

@@ -5,11 +5,12 @@ pod-spec field through every rule. Nothing may raise, and the JSON and SARIF sta
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import yaml
 from conftest import CORPUS, run_cli
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidecarlint.loader import load_bytes, load_text
@@ -186,3 +187,24 @@ def test_every_rule_survives_random_pod_specs(output, manifest):
             import jsonschema
 
             jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(manifest=manifests())
+def test_fixes_survive_random_pod_specs(manifest):
+    """`--diff` on a file of random pod specs: no traceback, and a diff that applies the
+    edits to that file only (what --fix would write)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "pod.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(manifest)
+        code, out, err = run_cli("check", path, "--diff")
+        assert code in (0, 1, 2), err
+        assert "Traceback" not in out + err
+        assert all(
+            line.startswith(("--- a/", "+++ b/")) and line.endswith("pod.yaml")
+            for line in out.splitlines()
+            if line.startswith(("--- ", "+++ "))
+        )

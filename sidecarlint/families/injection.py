@@ -89,11 +89,14 @@ class Planned(NamedTuple):
     why: str | None  # "key: value" on the pod; None: only the namespace can say
     namespace: str | None
     forced: str | None  # "legacy" or "native": the pod's own switch; None: the mesh decides
+    # For an operator that injects into the workloads an object selects (the Cloud SQL
+    # Proxy operator's AuthProxyWorkload): the workload's (kind, name, labels as pairs)
+    target: tuple | None = None
 
     @property
     def condition(self) -> tuple:
         """What `injection_mode` decides on, as a hashable value."""
-        return (self.sidecar.id, self.why, self.namespace, self.forced)
+        return (self.sidecar.id, self.why, self.namespace, self.forced, self.target)
 
 
 def planned_injections(workload: Workload, context: CheckContext) -> list[Planned]:
@@ -123,13 +126,13 @@ def _planned(workload: Workload, context: CheckContext) -> list[Planned]:
         *(labels if isinstance(labels, dict) else ()),
         *(annotations if isinstance(annotations, dict) else ()),
     }
-    planned = []
+    planned = _selected(workload, context, namespace, present)
     catalog = context.catalog
     if keys.isdisjoint(catalog.pod_signal_keys) and pod.get("hostNetwork") is not True:
         # nothing on the pod speaks to a webhook: only its namespace can (the usual pod)
         if namespace is None:
             return planned
-        return [
+        return planned + [
             Planned(sidecar, None, None, None, namespace, None)
             for sidecar in catalog.injectors()
             if sidecar.id not in present and (sidecar.inject or {}).get("namespace")
@@ -160,6 +163,30 @@ def _planned(workload: Workload, context: CheckContext) -> list[Planned]:
     return planned
 
 
+def _selected(workload: Workload, context: CheckContext, namespace, present: set) -> list:
+    """Sidecars an operator injects into the workloads an object of the run selects, if one
+    does (decided once the run's objects are known): the workload's kind, name and labels."""
+    selectors = context.catalog.selector_injectors
+    if not selectors or workload.label is not None or not workload.name:
+        return []  # one of several pods of a custom resource is not what a selector names
+    labels = (
+        workload.obj.get("metadata", {}).get("labels")
+        if isinstance(workload.obj.get("metadata"), dict)
+        else None
+    )
+    pairs = (
+        tuple(sorted((str(k), str(v)) for k, v in labels.items()))
+        if isinstance(labels, dict)
+        else ()
+    )
+    target = (workload.kind, workload.name, pairs)
+    return [
+        Planned(sidecar, None, None, None, namespace, None, target)
+        for sidecar in selectors
+        if sidecar.id not in present
+    ]
+
+
 def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) -> str | None:
     """Why the sidecar of a `Planned.condition` is injected as a legacy sidecar under the
     run's facts ("sidecar.istio.io/inject: true", "namespace 'x' has istio-injection:
@@ -171,11 +198,16 @@ def injected_as_legacy(condition: tuple, facts: Facts, context: CheckContext) ->
 def injection_mode(condition: tuple, facts: Facts, context: CheckContext) -> tuple | None:
     """("legacy" or "native", why) for the sidecar of a `Planned.condition` under the run's
     facts, or None when it is not injected."""
-    sidecar_id, why, namespace, forced = condition
+    sidecar_id, why, namespace, forced, target = condition
     sidecar = context.catalog.by_id(sidecar_id)
     inject = sidecar.inject or {}
     labels = facts.namespaces.get(namespace, {}) if namespace is not None else {}
-    if gated_out(inject, labels):
+    if target is not None:
+        found = facts.selecting(namespace, target)
+        if found is None:
+            return None
+        why = f"{found[0]} '{found[1]}' selects this {target[0]}"
+    elif gated_out(inject, labels):
         return None  # the webhook never sees the namespace's pods
     if why is None:
         found = signal(inject.get("namespace", []), labels)
@@ -207,7 +239,13 @@ def _legacy_why(why: str, inject: dict, forced, facts: Facts, context: CheckCont
 def signal_place(condition: tuple, facts: Facts) -> tuple | None:
     """The related location of a sidecar injected because of its namespace: the Namespace
     object's place, when a manifest of the run declares it."""
-    _, why, namespace, _ = condition
+    _, why, namespace, _, target = condition
+    if target is not None:  # the object that selects the workload
+        found = facts.selecting(namespace, target)
+        if found is None or found[2] is None:
+            return None
+        selector, name, (path, line) = found
+        return (path, line, 1, f"{selector} '{name}' selects the {target[0]} here")
     if why is not None or namespace is None:
         return None
     place = facts.namespace_place(namespace)
@@ -243,9 +281,18 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
         return
     by_namespace: list[tuple[str, str | None]] = []
     namespace = None
+    quitting = None
     for planned in planned_injections(workload, context):
         if planned.forced == "native":
             continue  # the pod switches it to a native sidecar, stopped after the job's work
+        if planned.target is not None:  # an operator's, if an object of the run selects it
+            if quitting is None:
+                quitting = _app_text(workload)
+            if any(q in quitting for q in planned.sidecar.quit):
+                continue  # the job stops it itself ($CSQL_PROXY_QUIT_URLS)
+            pod = workload.pod_metadata or workload.pod
+            yield Hit(pod, "default", None, None, NO_CONTAINER, (("legacy", planned.condition),))
+            continue
         if planned.why is None:
             namespace = planned.namespace
             by_namespace.append((planned.sidecar.id, planned.forced))
@@ -259,6 +306,17 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
         pending = _shared((("namespace", namespace, tuple(by_namespace)),))
         pod = workload.pod_metadata or workload.pod
         yield Hit(pod, "default", None, None, NO_CONTAINER, pending)
+
+
+def _app_text(workload: Workload) -> str:
+    """The commands and args of the pod's containers, as one text (what stops a sidecar)."""
+    words = []
+    for container in containers(workload.pod, "containers"):
+        for key in ("command", "args"):
+            value = container.get(key)
+            if isinstance(value, list):
+                words += [str(v) for v in value]
+    return " ".join(words)
 
 
 def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> list[Hit]:
@@ -275,7 +333,7 @@ def settle(pending: tuple, kind: str, facts: Facts, context: CheckContext) -> li
     _, namespace, sidecars = condition
     hits = []
     for sidecar_id, forced in sidecars:
-        condition = (sidecar_id, None, namespace, forced)
+        condition = (sidecar_id, None, namespace, forced, None)
         why = injected_as_legacy(condition, facts, context)
         if why is not None:
             sidecar = context.catalog.by_id(sidecar_id)
@@ -293,6 +351,9 @@ def gather(data: object, facts: Facts) -> None:
         return
     kind = data.get("kind")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    if kind == "AuthProxyWorkload" and isinstance(metadata.get("name"), str):
+        _auth_proxy_workload(data, metadata, facts)
+        return
     if kind == "Namespace" and isinstance(metadata.get("name"), str):
         merged: dict = {}
         for key in ("labels", "annotations"):
@@ -327,7 +388,28 @@ CONTROL_PLANES = {
     "linkerd/controller": "linkerd",
     "kumahq/kuma-cp": "kuma",
     "opentelemetry-operator/opentelemetry-operator": "opentelemetry",
+    "cloud-sql-connectors/cloud-sql-proxy-operator": "cloudsql-operator",
 }
+
+
+def _auth_proxy_workload(data: dict, metadata: dict, facts: Facts) -> None:
+    """The Cloud SQL Proxy operator's AuthProxyWorkload: the workloads of its namespace it
+    selects, by kind and name or by labels (`spec.workloadSelector`; GoogleCloudPlatform/
+    cloud-sql-proxy-operator docs/examples/job-mysql.yaml, internal/api/v1)."""
+    if str(data.get("apiVersion", "")).split("/")[0] != "cloudsql.cloud.google.com":
+        return
+    selector = dig(data, "spec", "workloadSelector")
+    if not isinstance(selector, dict) or not isinstance(selector.get("kind"), str):
+        return
+    name = selector.get("name") if isinstance(selector.get("name"), str) else None
+    match = dig(selector, "selector", "matchLabels")
+    labels = (
+        {str(k): str(v) for k, v in match.items()} if isinstance(match, dict) and match else None
+    )
+    namespace = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else None
+    facts.add_selection(
+        "AuthProxyWorkload", metadata["name"], namespace, selector["kind"], name, labels
+    )
 
 
 def mesh_version(tag: object) -> str | None:
@@ -371,6 +453,7 @@ gather.markers = (  # type: ignore[attr-defined]
     b"Namespace",
     NATIVE.encode(),
     b"IstioOperator",
+    b"AuthProxyWorkload",
     *(suffix.encode() for suffix in CONTROL_PLANES),
 )
 
