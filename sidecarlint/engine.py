@@ -260,9 +260,8 @@ def _with_fix(
             workload.pod, container, keys, loaded.positions, loaded.lines, after
         )
         if edits is None:
-            return finding._replace(
-                message=f"{finding.message} (check --fix leaves this one: {why})"
-            )
+            note = f"{finding.message} (check --fix leaves this one: {why})"
+            return finding._replace(message=sys.intern(note))
         return finding._replace(fix=edits)
     key = spec["key"] if hit.pending else fixes.filled(spec["key"], hit.fields)
     value = spec["value"] if hit.pending else fixes.filled(spec["value"], hit.fields)
@@ -276,8 +275,8 @@ def _with_fix(
     edit, why = fixes.edit_for(mapping, key, value, loaded.positions, loaded.lines)
     if edit is None:  # said in the message: the user fixes it by hand
         note = f" (check --fix leaves this one: {why})"
-        return finding._replace(message=finding.message + note)
-    return finding._replace(fix=edit)
+        return finding._replace(message=sys.intern(finding.message + note))
+    return finding._replace(fix=edit._replace(text=sys.intern(edit.text)))
 
 
 def make_finding(

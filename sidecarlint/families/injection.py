@@ -56,7 +56,7 @@ def gated_out(inject: dict, labels: dict) -> str | None:
 _SHARED: dict[tuple, tuple] = {}
 
 
-def _shared(value: tuple) -> tuple:
+def shared(value: tuple) -> tuple:
     """One copy of each pending condition: every Job of a namespace carries the same one."""
     if len(_SHARED) > 4096:
         _SHARED.clear()
@@ -303,7 +303,7 @@ def job_injected_legacy_sidecar(workload: Workload, context: CheckContext) -> It
             pending = (("legacy", planned.condition),)
             yield Hit(planned.node, "default", None, planned.key, NO_CONTAINER, pending)
     if by_namespace:
-        pending = _shared((("namespace", namespace, tuple(by_namespace)),))
+        pending = shared((("namespace", namespace, tuple(by_namespace)),))
         pod = workload.pod_metadata or workload.pod
         yield Hit(pod, "default", None, None, NO_CONTAINER, pending)
 

@@ -4,6 +4,7 @@ The arithmetic is the termination model of semantics.md §5, in `termination.py`
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 
 from sidecarlint import termination
@@ -14,6 +15,7 @@ from sidecarlint.families.injection import (
     gather,
     injection_mode,
     planned_injections,
+    shared,
     signal_place,
 )
 from sidecarlint.loader import load_text
@@ -122,6 +124,8 @@ def native_member(planned: Planned, workload: Workload) -> Member:
     preStop drains it, so SIGTERM ends it at once, semantics.md §9.1); no preStop sleep."""
     key = ("native member", planned.sidecar.id)
     found = workload.memo.get(key)
+    if found is None and not _annotations(workload):  # the mesh's defaults: once a run
+        found = workload.memo[key] = _PLAIN.get(("native", planned.sidecar))
     if found is None:
         sidecar = planned.sidecar
         shape = (sidecar.inject or {}).get("native_shape") or {}
@@ -137,6 +141,10 @@ def native_member(planned: Planned, workload: Workload) -> Member:
                 {"name": name}, sidecar.stop, annotations, proxy_config
             )
         found = workload.memo[key] = Member(f"{name} (injected)", Estimate(), stop)
+        if not _annotations(workload):
+            if len(_PLAIN) > 256:
+                _PLAIN.clear()
+            _PLAIN[("native", planned.sidecar)] = found
     return found
 
 
@@ -157,7 +165,12 @@ def _injected_entry(planned: Planned, fields: dict, context, mode: str = "legacy
     if mode == "legacy" and context.natives_apply and inject.get("native_fix"):
         hints.append(f"{inject['native_fix']}, so it stops after the app")
     fields["native"] = "; " + "; ".join(hints) if hints else ""
-    return (planned.condition, tuple(sorted(fields.items())), mode)
+    # held until the run's facts settle it, for every pod a mesh may inject: one copy of
+    # each value and of each entry, however many pods share them
+    values = tuple(
+        sorted((key, sys.intern(v) if isinstance(v, str) else v) for key, v in fields.items())
+    )
+    return shared((planned.condition, values, mode))
 
 
 def _injected_hit(
