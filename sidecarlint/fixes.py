@@ -12,7 +12,6 @@ alias or merge key nearby) is not made: the finding keeps its advice.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -21,7 +20,6 @@ from typing import NamedTuple
 
 import yaml
 
-FIX_TARGETS = ("pod", "container", "pod-annotations")
 _ALIASING = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]+|<<\s*:")
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 
@@ -241,6 +239,8 @@ def file_fixes(findings, read_as: dict[str, str] | None) -> list[FileFix]:
 
 def unified_diff(fixes: list[FileFix]) -> str:
     """The fixes as one unified diff that `git apply` (or `patch -p1`) applies."""
+    import difflib
+
     out = []
     for fix in fixes:
         before = fix.before.decode("utf-8", "surrogateescape").splitlines(keepends=True)

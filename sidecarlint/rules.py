@@ -45,6 +45,7 @@ RULE_KEYS = {
     "fix",
 }
 DOC_KEYS = ("what", "why", "example", "use_instead", "references")
+FIX_TARGETS = ("pod", "container", "pod-annotations")  # the mappings a `fix:` may change
 PARAM_TYPES = {"int": int, "number": (int, float), "string": str, "bool": bool, "list": list}
 PRECISIONS = ("very-high", "high", "medium", "low")
 BUILTIN_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
@@ -236,8 +237,6 @@ def parse_rule(rule_id: str, data: object, origin: str, builtin: bool = False) -
     rule.needs = tuple(needs)
     fix = data.get("fix")
     if fix is not None:
-        from sidecarlint.fixes import FIX_TARGETS
-
         setting = (
             isinstance(fix, dict)
             and set(fix) == {"in", "key", "value"}
