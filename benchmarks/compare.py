@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from generate import generate
 from run import FLOOR, peak_mib, ratio, wall
 
+SERIAL_JSON = ("--format", "json", "--jobs", "1")  # one process, the report thrown away
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,33 +56,9 @@ def main() -> None:
             starts[name].append(wall([check[name][0], "check", one]))
     print(f"{args.runs} rounds, {args.files} files; floor {statistics.median(floor):.2f}s")
     for name in names:
-        memory = (
-            peak_mib(
-                [
-                    check[name][0],
-                    "check",
-                    small,
-                    "--format",
-                    "json",
-                    "-o",
-                    os.devnull,
-                    "--jobs",
-                    "1",
-                ]
-            ),
-            peak_mib(
-                [
-                    check[name][0],
-                    "check",
-                    large,
-                    "--format",
-                    "json",
-                    "-o",
-                    os.devnull,
-                    "--jobs",
-                    "1",
-                ]
-            ),
+        memory = tuple(
+            peak_mib([check[name][0], "check", corpus, "-o", os.devnull, *SERIAL_JSON])
+            for corpus in (small, large)
         )
         print(
             f"  {name}: throughput {ratio(floor, times[name]):.2f}x the floor "

@@ -18,8 +18,17 @@ EXPECT = re.compile(r"#\s*expect:\s*([a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)")
 RUN_WITH = re.compile(r"^#\s*run with:\s*(.+)$", re.M)
 
 
-def run_cli(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+def run_cli(
+    *args: str, input: bytes | str | None = None, cwd: str | os.PathLike | None = None
+) -> tuple[int, str, str]:
+    """Run the CLI in this process; `cwd`: from that folder, as a user would."""
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    finally:
+        os.chdir(old)
     return result.exit_code, result.stdout, result.stderr
 
 

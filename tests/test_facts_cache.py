@@ -31,14 +31,17 @@ def repo(tmp_path):
 
 def _hook(repo) -> list[str]:
     """The hook as pre-commit runs it: the changed file, facts from the whole repository."""
-    old = os.getcwd()
-    os.chdir(repo)
-    try:
-        _, out, err = run_cli(
-            "check", "--repository", ".", "--format", "json", "--fail-on", "never", "k8s/job.yaml"
-        )
-    finally:
-        os.chdir(old)
+    _, out, err = run_cli(
+        "check",
+        "--repository",
+        ".",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "k8s/job.yaml",
+        cwd=repo,
+    )
     assert "Traceback" not in err
     return [f["rule"] for f in json.loads(out)["findings"]]
 

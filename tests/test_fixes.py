@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -51,12 +50,7 @@ def _repo(tmp_path, files) -> object:
 
 
 def _in(folder, *args):
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        return run_cli(*args)
-    finally:
-        os.chdir(old)
+    return run_cli(*args, cwd=folder)
 
 
 def _findings(repo, extra) -> list[dict]:

@@ -5,7 +5,6 @@ wherever the run starts."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 
@@ -27,12 +26,7 @@ def repo(tmp_path):
 
 
 def _from(folder, *args):
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        return run_cli(*args)
-    finally:
-        os.chdir(old)
+    return run_cli(*args, cwd=folder)
 
 
 def _typings(repo):

@@ -428,51 +428,10 @@ def test_charts_settings_are_validated(tmp_path, settings, error):
     assert code == 2 and f"{config}: {error}" in err, err
 
 
-@needs_kustomize
-def test_kustomize_findings_point_where_the_object_was_written(tmp_path, monkeypatch):
-    """Built with kustomize's origin annotations (on a kustomization of our own in a
-    temporary folder): a base shared by two overlays that leave its sidecar alone is
-    reported once, at the base's line; an overlay that changes the sidecar is reported for
-    that overlay. The user's files are never touched."""
-    base, one, two, three = (tmp_path / p for p in ("base", "one", "two", "three"))
-    for folder in (base, one, two, three):
-        folder.mkdir()
-    (base / "job.yaml").write_text(
-        textwrap.dedent("""\
-        apiVersion: batch/v1
-        kind: Job
-        metadata:
-          name: migrate
-        spec:
-          template:
-            spec:
-              restartPolicy: Never
-              containers:
-                - name: migrate
-                  image: example.com/migrate:1
-                - name: cloud-sql-proxy
-                  image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3
-        """)
-    )
-    (base / "kustomization.yaml").write_text("resources: [job.yaml]\n")
-    (one / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: one-\n")
-    (two / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: two-\n")
-    (three / "kustomization.yaml").write_text(
-        "resources: [../base]\nnamePrefix: three-\n"
-        "images: [{name: gcr.io/cloud-sql-connectors/cloud-sql-proxy, newTag: 2.15.0}]\n"
-    )
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    monkeypatch.chdir(tmp_path)
-    _, findings = lint_json("one", "two", "three", "--select", "job-legacy-sidecar")
-    assert [(f["path"], f["line"], f["name"]) for f in findings] == [
-        ("base/job.yaml", 12, "one-migrate"),  # one and two: once, at the base's line
-        ("three/kustomization.yaml", 3, "three-migrate"),  # three's images: entry changed it
-    ]
-    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
-
-
-def _job_base(root):
+def _job_base(root, *sidecar: str) -> None:
+    """base/: a Job `migrate`, with a second container (name, image) when given."""
     (root / "base").mkdir(parents=True)
+    extra = f"        - name: {sidecar[0]}\n          image: {sidecar[1]}\n" if sidecar else ""
     (root / "base" / "job.yaml").write_text(
         textwrap.dedent("""\
         apiVersion: batch/v1
@@ -487,8 +446,35 @@ def _job_base(root):
                 - name: migrate
                   image: example.com/migrate:1
         """)
+        + extra
     )
     (root / "base" / "kustomization.yaml").write_text("resources: [job.yaml]\n")
+
+
+@needs_kustomize
+def test_kustomize_findings_point_where_the_object_was_written(tmp_path, monkeypatch):
+    """Built with kustomize's origin annotations (on a kustomization of our own in a
+    temporary folder): a base shared by two overlays that leave its sidecar alone is
+    reported once, at the base's line; an overlay that changes the sidecar is reported for
+    that overlay. The user's files are never touched."""
+    _job_base(tmp_path, "cloud-sql-proxy", "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3")
+    one, two, three = (tmp_path / p for p in ("one", "two", "three"))
+    for folder in (one, two, three):
+        folder.mkdir()
+    (one / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: one-\n")
+    (two / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: two-\n")
+    (three / "kustomization.yaml").write_text(
+        "resources: [../base]\nnamePrefix: three-\n"
+        "images: [{name: gcr.io/cloud-sql-connectors/cloud-sql-proxy, newTag: 2.15.0}]\n"
+    )
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    monkeypatch.chdir(tmp_path)
+    _, findings = lint_json("one", "two", "three", "--select", "job-legacy-sidecar")
+    assert [(f["path"], f["line"], f["name"]) for f in findings] == [
+        ("base/job.yaml", 12, "one-migrate"),  # one and two: once, at the base's line
+        ("three/kustomization.yaml", 3, "three-migrate"),  # three's images: entry changed it
+    ]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 @needs_kustomize

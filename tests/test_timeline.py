@@ -30,12 +30,7 @@ CASES = {
 
 
 def _draw(args: tuple[str, ...], *extra: str) -> str:
-    old = os.getcwd()
-    os.chdir(ROOT)  # the charts name the file as given
-    try:
-        code, out, err = run_cli("timeline", *args, *extra)
-    finally:
-        os.chdir(old)
+    code, out, err = run_cli("timeline", *args, *extra, cwd=ROOT)  # files named as given
     assert code == 0, err
     return out
 
