@@ -334,6 +334,13 @@ def check(
                     fixes.unified_diff(changes).encode("utf-8", "surrogateescape")
                 )
                 sys.stdout.flush()
+                for change in changes:
+                    if not fixes.diff_safe(change):
+                        click.echo(
+                            f"sidecarlint: {visible(change.path)}: not in the diff (its name "
+                            "has characters a diff cannot carry); --fix edits it",
+                            err=True,
+                        )
                 click.echo(
                     f"sidecarlint: {plural(edits, 'edit')} in {plural(len(changes), 'file')} "
                     "(nothing written)",

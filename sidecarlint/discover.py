@@ -62,7 +62,7 @@ class PathIdentity:
         self._roots: dict[str, str | None] = {}
         self.read_as: dict[str, str] = {}  # identity → the path as it was read
 
-    def _root(self, directory: str) -> str | None:
+    def git_top(self, directory: str) -> str | None:
         """The git top level at or above `directory` (looked up once per folder)."""
         walked = []
         root = None
@@ -86,7 +86,7 @@ class PathIdentity:
             return path
         absolute = os.path.abspath(path)
         folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-        root = self._root(folder)
+        root = self.git_top(folder)
         for folder in (self.config_folder, self.home):
             if (
                 root is None

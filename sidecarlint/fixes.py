@@ -237,12 +237,21 @@ def file_fixes(findings, read_as: dict[str, str] | None) -> list[FileFix]:
     return fixes
 
 
+def diff_safe(fix: FileFix) -> bool:
+    """Whether the file's name can head a diff as it is: no control character, nothing
+    undecodable (such a name would let a repository write a line of the diff itself)."""
+    return fix.path.isprintable() and fix.path == fix.path.encode("utf-8", "replace").decode()
+
+
 def unified_diff(fixes: list[FileFix]) -> str:
-    """The fixes as one unified diff that `git apply` (or `patch -p1`) applies."""
+    """The fixes as one unified diff that `git apply` (or `patch -p1`) applies; files whose
+    name cannot head a diff (`diff_safe`) are left out."""
     import difflib
 
     out = []
     for fix in fixes:
+        if not diff_safe(fix):
+            continue
         before = fix.before.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         after = fix.after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         name = fix.path if not os.path.isabs(fix.path) else fix.path.lstrip("/")

@@ -424,3 +424,18 @@ def test_a_helm_finding_is_fixed_in_its_template_when_the_line_is_written_there(
         "terminationGracePeriodSeconds: 10", "terminationGracePeriodSeconds: 25"
     )
     assert (chart / "templates" / "two.yaml").read_text() == templated
+
+
+def test_a_file_name_cannot_write_a_line_of_the_diff(tmp_path):
+    """A repository may name a file with a newline: its edit stays out of the diff (the
+    name would start a line of it), with an escaped note, and --fix still makes it."""
+    name = "web\n+++ forged.yaml"
+    source = (
+        ROOT / "tests" / "rules" / "grace-period-too-short" / "bad-native-chain.yaml"
+    ).read_bytes()
+    (tmp_path / name).write_bytes(source)
+    _, out, err = _in(tmp_path, "check", ".", "--diff")
+    assert out == ""
+    assert "web\\n+++ forged.yaml: not in the diff" in err
+    _in(tmp_path, "check", ".", "--fix")
+    assert (tmp_path / name).read_bytes() != source

@@ -128,7 +128,7 @@ def _location(uri: str, line: int, column: int, message: str | None = None) -> o
     )
 
 
-def _result(finding, index: int, root: Path, read_as: dict[str, str]) -> om.Result:
+def _result(finding, index: int, root: Path, read_as: dict[str, str], newlines: dict) -> om.Result:
     uri = _uri(finding.path, root, read_as)
     location = _location(uri, finding.line, finding.column)
     if finding.kind:
@@ -182,24 +182,27 @@ def _result(finding, index: int, root: Path, read_as: dict[str, str]) -> om.Resu
         partial_fingerprints={"primaryLocationLineHash": finding.fingerprint},
         suppressions=suppressions,
         properties={"podPath": printable(finding.pod_path)} if finding.pod_path else None,
-        fixes=_fixes(finding, uri, read_as),
+        fixes=_fixes(finding, uri, read_as, newlines),
     )
 
 
-def _fixes(finding: Finding, uri: str, read_as: dict[str, str]) -> list | None:
+def _fixes(finding: Finding, uri: str, read_as: dict[str, str], newlines: dict) -> list | None:
     """The edits `check --fix` would make, as a SARIF fix: one replacement each, in the
-    file's own newline (code scanning shows it as the suggested change)."""
+    file's own newline (code scanning shows it as the suggested change); `newlines` keeps
+    each file's, read once."""
     from sidecarlint.fixes import edits_of
 
     edits = edits_of(finding.fix)
     if not edits or finding.suppressed:
         return None
-    newline = "\n"
-    try:
-        with open(read_as.get(finding.path, finding.path), "rb") as handle:
-            if b"\r\n" in handle.read(1 << 16):
-                newline = "\r\n"
-    except OSError:
+    if finding.path not in newlines:
+        try:
+            with open(read_as.get(finding.path, finding.path), "rb") as handle:
+                newlines[finding.path] = "\r\n" if b"\r\n" in handle.read(1 << 16) else "\n"
+        except OSError:
+            newlines[finding.path] = None
+    newline = newlines[finding.path]
+    if newline is None:
         return None
     replacements = [
         om.Replacement(
@@ -240,21 +243,16 @@ def _message(finding: Finding) -> om.Message:
     return om.Message(text=text, markdown=timeline.markdown(finding.message, finding.timeline))
 
 
-def _repository(start: str) -> str:
-    """The git top level above `start`, else `start`."""
-    directory = os.path.abspath(start)
-    while not os.path.exists(os.path.join(directory, ".git")):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return os.path.abspath(start)
-        directory = parent
-    return directory
-
-
 def build(report: Report) -> om.SarifLog:
     # paths relative to the repository the run starts in, unless --srcroot says otherwise
-    root = Path(os.path.abspath(report.sarif.get("srcroot") or _repository(os.getcwd())))
+    from sidecarlint.discover import PathIdentity
+
+    here = os.path.abspath(os.getcwd())
+    root = Path(
+        os.path.abspath(report.sarif.get("srcroot") or PathIdentity().git_top(here) or here)
+    )
     read_as = report.sarif.get("read_as") or {}
+    newlines: dict[str, str | None] = {}  # each fixed file's newline, read once
     rules = sorted(report.rules, key=lambda r: r.id)
     index = {rule.id: i for i, rule in enumerate(rules)}
     category = report.sarif.get("category") or "sidecarlint"
@@ -274,7 +272,9 @@ def build(report: Report) -> om.SarifLog:
         },
         column_kind="unicodeCodePoints",
         results=[
-            _result(f, index[f.rule], root, read_as) for f in report.findings if f.rule in index
+            _result(f, index[f.rule], root, read_as, newlines)
+            for f in report.findings
+            if f.rule in index
         ],
         language=None,
         newline_sequences=None,
