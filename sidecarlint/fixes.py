@@ -76,15 +76,9 @@ def edit_for(
         return Edit(line, 1, line, 1, f"{indent}{key}: {value}\n"), ""
     # a list item (`- name: x`): add the key after the item's first line, when that line
     # holds the whole of its first key (a one-line scalar) and nothing continues it
-    first = next(iter(mapping))
-    following = lines[line] if line < len(lines) else ""
-    if (
-        isinstance(mapping[first], (dict, list))
-        or positions.of_key(mapping, first) != start
-        or (following.strip() and len(following) - len(following.lstrip(" ")) > column - 1)
-        or not prefix.rstrip().endswith("-")
-    ):
+    if _dash(text, column) is None or not _one_line_head(mapping, start, positions, lines):
         return None, "its first line does not end where a new key can go"
+    following = lines[line] if line < len(lines) else ""
     if _ALIASING.search(following):
         return None, "an anchor, alias or merge key is where the key would go"
     return Edit(line + 1, 1, line + 1, 1, f"{indent}{key}: {value}\n"), ""
@@ -298,19 +292,14 @@ def move_edits(
     if index is None or start is None or not 0 < start[0] <= len(lines):
         return None, "its place is not in the file as written"
     line, column = start
-    text = lines[line - 1]
-    prefix = text[: column - 1]
-    if not prefix.rstrip().endswith("-") or prefix.rstrip()[:-1].strip():
+    dash = _dash(lines[line - 1], column)
+    if dash is None:
         return None, "it is not a block-style list item"
-    dash = len(prefix.rstrip()) - 1
     end = _item_end(regular, index, line, dash, positions, lines)
     span = lines[line - 1 : end - 1]
     if any(_ALIASING.search(row) for row in span):
         return None, "an anchor, alias or merge key is in it"
-    first = next(iter(container), None)
-    if first is None or isinstance(container[first], (dict, list)):
-        return None, "its first line does not end where a new key can go"
-    if line < end - 1 and _indent(lines[line]) != column - 1 and lines[line].strip():
+    if not _one_line_head(container, start, positions, lines):
         return None, "its first line does not end where a new key can go"
     target = _init_place(pod, positions, lines, dash, after)
     if target is None:
@@ -328,6 +317,28 @@ def move_edits(
     body = [moved[0], *added, *moved[1:]]
     text_in = header + "".join(f"{row}\n" for row in body)
     return (Edit(line, 1, end, 1, ""), Edit(insert_line, 1, insert_line, 1, text_in)), ""
+
+
+def _dash(row: str, column: int) -> int | None:
+    """The column (0-based) of the `-` that opens the block-style list item whose mapping
+    starts at `column` (1-based) of `row`; None when nothing but `- ` comes before it."""
+    prefix = row[: column - 1].rstrip()
+    if not prefix.endswith("-") or prefix[:-1].strip():
+        return None
+    return len(prefix) - 1
+
+
+def _one_line_head(mapping: dict, start: tuple[int, int], positions, lines: list[str]) -> bool:
+    """Whether a new key can go right after the mapping's first line: its first key starts
+    the mapping, its value is a scalar, and the next line does not continue it."""
+    first = next(iter(mapping), None)
+    if first is None or isinstance(mapping[first], (dict, list)):
+        return False
+    if positions.of_key(mapping, first) != start:
+        return False
+    line, column = start
+    following = lines[line] if line < len(lines) else ""
+    return not following.strip() or _indent(following) <= column - 1
 
 
 def _indent(row: str) -> int:
@@ -372,11 +383,9 @@ def _init_place(
         first = positions.of(inits[0])
         if first is None:
             return None
-        row = lines[first[0] - 1]
-        prefix = row[: first[1] - 1]
-        if not prefix.rstrip().endswith("-") or prefix.rstrip()[:-1].strip():
+        column = _dash(lines[first[0] - 1], first[1])
+        if column is None:
             return None
-        column = len(prefix.rstrip()) - 1
         skip = 0
         while skip < len(inits) and isinstance(inits[skip], dict):
             name = inits[skip].get("name")
